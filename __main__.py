@@ -1,0 +1,71 @@
+"""PAI kit: what Alibaba Cloud PAI needs from OSS, RAM and NAS, for one environment."""
+
+import pulumi
+
+from components.data_bucket import DataBucket
+from components.dsw_storage import DswStorage
+from components.eas_role_policy import EasRolePolicy
+from paikit.runtime import read_settings, resolve_zone
+
+# Every key is read and checked, and the NAS zone is chosen, before any resource exists.
+settings = read_settings()
+zone_id = resolve_zone(settings)
+tags = dict(settings.tags)
+prefix = f"{settings.project}-{settings.environment}"
+
+buckets = {
+    bucket.name: DataBucket(bucket.name, bucket, tags=tags, protected=settings.protected)
+    for bucket in settings.buckets
+}
+
+eas = EasRolePolicy("eas-role-policy", settings.eas_policy, tags=tags, protected=settings.protected)
+
+dsw = DswStorage(
+    "dsw",
+    network=settings.network,
+    volumes=settings.nas_volumes,
+    zone_id=zone_id,
+    region=settings.region,
+    access_group_name=f"{prefix}-dsw",
+    workspace_id=settings.pai_workspace_id,
+    stack=settings.stack,
+    tags=tags,
+    protected=settings.protected,
+)
+default_volume = next(v for v in dsw.volumes if v.settings.is_default)
+
+pulumi.export("region", settings.region)
+pulumi.export("environment", settings.environment)
+pulumi.export("protected", settings.protected)
+pulumi.export("dataBucket", buckets[settings.default_bucket.name].bucket_name)
+pulumi.export(
+    "buckets",
+    {
+        name: {
+            "bucket": b.bucket_name,
+            "intranetEndpoint": b.intranet_endpoint,
+            "extranetEndpoint": b.extranet_endpoint,
+        }
+        for name, b in buckets.items()
+    },
+)
+pulumi.export("easPolicyName", eas.policy_name)
+pulumi.export("dswZoneId", zone_id)
+pulumi.export("dswVpcId", dsw.vpc_id)
+pulumi.export("dswVswitchId", dsw.vswitch_id)
+pulumi.export("dswSecurityGroupId", dsw.security_group_id)
+pulumi.export("nasMountTargetDomain", default_volume.mount_target_domain)
+pulumi.export(
+    "nasVolumes",
+    {
+        v.settings.name: {
+            "fileSystemId": v.file_system_id,
+            "mountTargetDomain": v.mount_target_domain,
+            "mountPath": v.settings.mount_path,
+            "datasetId": v.dataset_id,
+        }
+        for v in dsw.volumes
+    },
+)
+pulumi.export("dswCreateInstanceFragment", dsw.instance_fragment)
+pulumi.export("nasMountScript", dsw.mount_script)
