@@ -178,7 +178,7 @@ class DswStorage(pulumi.ComponentResource):
         )
         # Only the DSW vSwitch may mount, never 0.0.0.0/0. The rule's file system type must
         # match the group's.
-        nas.AccessRule(
+        self.access_rule = nas.AccessRule(
             f"{name}-access-rule",
             access_group_name=self.access_group.access_group_name,
             source_cidr_ip=network.vswitch_cidr,

@@ -54,22 +54,25 @@ class EasRolePolicy(pulumi.ComponentResource):
 
         # Attachments name the policy through its output, so they wait for it and follow
         # a rename.
+        self.attachments: list[pulumi.CustomResource] = []
         for user in settings.users:
-            ram.UserPolicyAttachment(
+            attachment = ram.UserPolicyAttachment(
                 f"{name}-user-{user}",
                 user_name=user,
                 policy_name=self.policy.policy_name,
                 policy_type="Custom",
                 opts=pulumi.ResourceOptions(parent=self),
             )
+            self.attachments.append(attachment)
         for group in settings.groups:
-            ram.GroupPolicyAttachment(
+            attachment = ram.GroupPolicyAttachment(
                 f"{name}-group-{group}",
                 group_name=group,
                 policy_name=self.policy.policy_name,
                 policy_type="Custom",
                 opts=pulumi.ResourceOptions(parent=self),
             )
+            self.attachments.append(attachment)
 
         # Creating the role fails when it already exists (import it instead), and destroying
         # it deletes the role for every EAS user of the account: protected environments keep it.

@@ -20,6 +20,8 @@ from paikit import cors
 from paikit.documents import EAS_SERVICE_NAME
 
 PROJECT = "pai-kit"
+# What an encrypted (secure:) value reads as where the stack's secrets cannot be decrypted.
+SECRET_PLACEHOLDER = "[secret]"
 REGION_KEY = "alicloud:region"
 
 # Alibaba Cloud regions (public cloud, mainland China and international).
@@ -208,13 +210,20 @@ class Settings:
 class _Reader:
     """Collects problems instead of stopping at the first one."""
 
-    def __init__(self) -> None:
+    def __init__(self, opaque: frozenset[str] = frozenset()) -> None:
         self.problems: list[str] = []
+        self.opaque = opaque
+
+    def is_opaque(self, value: Any) -> bool:
+        """A secret that could not be decrypted: its form can't be checked, only its place."""
+        return isinstance(value, str) and value in self.opaque
 
     def fail(self, key: str, value: Any, allowed: str) -> None:
         self.problems.append(f"{key} = {_show(value)}: {allowed}")
 
     def string(self, key: str, value: Any, pattern: re.Pattern | None, allowed: str) -> str:
+        if self.is_opaque(value):
+            return value
         if not isinstance(value, str) or (pattern is not None and not pattern.match(value)):
             self.fail(key, value, allowed)
             return ""
@@ -309,7 +318,8 @@ def with_defaults(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def load(raw: Mapping[str, Any], stack: str, secret_keys: frozenset[str] = frozenset()) -> Settings:
     """Validate the whole configuration of a stack; raise :class:`ConfigError` on any fault."""
-    reader = _Reader()
+    placeholder_is_secret = any(raw.get(k) == SECRET_PLACEHOLDER for k in secret_keys)
+    reader = _Reader(frozenset({SECRET_PLACEHOLDER}) if placeholder_is_secret else frozenset())
     values, unknown = raw_project_config(raw)
     for key in unknown:
         reader.fail(f"{PROJECT}:{key}", raw[f"{PROJECT}:{key}"], _unknown_hint(key, KEY_NAMES))
@@ -361,7 +371,7 @@ def load(raw: Mapping[str, Any], stack: str, secret_keys: frozenset[str] = froze
 
     encryption = reader.choice("encryption", values["encryption"], SSE_ALGORITHMS)
     kms_key_id = reader.string("kmsKeyId", values["kmsKeyId"], None, "a string")
-    if kms_key_id and not _KMS_KEY.match(kms_key_id):
+    if kms_key_id and not reader.is_opaque(kms_key_id) and not _KMS_KEY.match(kms_key_id):
         reader.fail("kmsKeyId", kms_key_id, "a KMS key id or key ARN")
     if encryption == "KMS" and not kms_key_id:
         reader.fail("kmsKeyId", kms_key_id, "required when encryption is KMS")
@@ -502,18 +512,19 @@ def _read_buckets(
         sse = reader.choice(f"{key}.encryption", item.get("encryption", encryption), SSE_ALGORITHMS)
         bucket_kms = item.get("kmsKeyId", kms_key_id if sse == "KMS" else "")
         bucket_kms = reader.string(f"{key}.kmsKeyId", bucket_kms, None, "a string")
-        if bucket_kms and not _KMS_KEY.match(bucket_kms):
+        if bucket_kms and not reader.is_opaque(bucket_kms) and not _KMS_KEY.match(bucket_kms):
             reader.fail(f"{key}.kmsKeyId", bucket_kms, "a KMS key id or key ARN")
         if sse == "KMS" and not bucket_kms:
             reader.fail(f"{key}.kmsKeyId", bucket_kms, "required when encryption is KMS")
         if sse != "KMS" and bucket_kms:
             reader.fail(f"{key}.kmsKeyId", bucket_kms, "only with encryption KMS")
 
+        known_presets = tuple(p for p in presets if p in cors.CONSUMERS)
         bucket = BucketSettings(
             name=name,
             is_default=i == default_index,
-            pai_consumers=consumers,
-            cors_presets=presets,
+            pai_consumers=tuple(c for c in consumers if c in cors.CONSUMERS),
+            cors_presets=known_presets,
             custom_cors_rules=custom,
             custom_cors_rules_first=first,
             cors_max_age_seconds=max_age,

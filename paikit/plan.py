@@ -18,7 +18,8 @@ from typing import Any
 
 import yaml
 
-SECRET_PLACEHOLDER = "[secret]"
+from paikit.config import SECRET_PLACEHOLDER
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -105,16 +106,21 @@ def _engine_string(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-def stack_config(stack: str, root: Path = ROOT) -> tuple[str, dict[str, str], list[str]]:
-    """The project name, the full ``namespace:key`` config map and the secret keys."""
+def stack_config(
+    stack: str, root: Path = ROOT, stack_file: Path | None = None
+) -> tuple[str, dict[str, str], list[str]]:
+    """The project name, the full ``namespace:key`` config map and the secret keys.
+
+    ``stack_file`` replaces ``Pulumi.<stack>.yaml``, for stacks generated on the fly.
+    """
     project_file = _read_yaml(root / "Pulumi.yaml", "project file")
     project = project_file.get("name")
     if not isinstance(project, str) or not project:
         raise StackFileError("project file Pulumi.yaml has no name")
-    stack_path = root / f"Pulumi.{stack}.yaml"
+    stack_path = stack_file or root / f"Pulumi.{stack}.yaml"
     if not stack_path.is_file():
         known = ", ".join(available_stacks(root)) or "none"
-        raise StackFileError(f"stack file Pulumi.{stack}.yaml not found; stacks here: {known}")
+        raise StackFileError(f"stack file {stack_path.name} not found; stacks here: {known}")
     stack_file = _read_yaml(stack_path, "stack file")
 
     values: dict[str, str] = {}
@@ -217,6 +223,7 @@ def run_program(
     *,
     config: Mapping[str, str] | None = None,
     secret_keys: list[str] | None = None,
+    stack_file: Path | None = None,
     mocks=None,
 ) -> Plan:
     """Plan ``stack``: run ``__main__.py`` under the mock engine and collect what it registers.
@@ -231,7 +238,7 @@ def run_program(
 
     from paikit.mocks import AlicloudMocks
 
-    project, file_config, file_secrets = stack_config(stack, root)
+    project, file_config, file_secrets = stack_config(stack, root, stack_file)
     if config is None:
         config, secret_keys = file_config, file_secrets
     secret_keys = secret_keys or []
@@ -363,15 +370,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("stack", nargs="?", default="dev", help="stack name (default: dev)")
     parser.add_argument("--json", action="store_true", help="print the plan as JSON")
+    parser.add_argument(
+        "--stack-file", type=Path, help="read this file instead of Pulumi.<stack>.yaml"
+    )
     args = parser.parse_args(argv)
 
     import pulumi
 
     from paikit.config import ConfigError
 
+    stack_file = args.stack_file.resolve() if args.stack_file else None
     os.chdir(ROOT)
     try:
-        plan = run_program(args.stack)
+        plan = run_program(args.stack, stack_file=stack_file)
     except StackFileError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
