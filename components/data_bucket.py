@@ -51,7 +51,7 @@ class DataBucket(pulumi.ComponentResource):
                 parent=self,
                 protect=protected,
                 retain_on_delete=protected,
-                ignore_changes=["corsRules"],
+                ignore_changes=["cors_rules"],
             ),
         )
 
