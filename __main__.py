@@ -1,11 +1,9 @@
 """PAI kit: what Alibaba Cloud PAI needs from OSS, RAM and NAS, for one environment."""
 
-import pulumi
-
 from components.data_bucket import DataBucket
 from components.dsw_storage import DswStorage
 from components.eas_role_policy import EasRolePolicy
-from paikit.runtime import read_settings, resolve_zone
+from paikit.runtime import export, read_settings, resolve_zone
 
 # Every key is read and checked, and the NAS zone is chosen, before any resource exists.
 settings = read_settings()
@@ -34,11 +32,11 @@ dsw = DswStorage(
 )
 default_volume = next(v for v in dsw.volumes if v.settings.is_default)
 
-pulumi.export("region", settings.region)
-pulumi.export("environment", settings.environment)
-pulumi.export("protected", settings.protected)
-pulumi.export("dataBucket", buckets[settings.default_bucket.name].bucket_name)
-pulumi.export(
+export("region", settings.region)
+export("environment", settings.environment)
+export("protected", settings.protected)
+export("dataBucket", buckets[settings.default_bucket.name].bucket_name)
+export(
     "buckets",
     {
         name: {
@@ -49,13 +47,13 @@ pulumi.export(
         for name, b in buckets.items()
     },
 )
-pulumi.export("easPolicyName", eas.policy_name)
-pulumi.export("dswZoneId", zone_id)
-pulumi.export("dswVpcId", dsw.vpc_id)
-pulumi.export("dswVswitchId", dsw.vswitch_id)
-pulumi.export("dswSecurityGroupId", dsw.security_group_id)
-pulumi.export("nasMountTargetDomain", default_volume.mount_target_domain)
-pulumi.export(
+export("easPolicyName", eas.policy_name)
+export("dswZoneId", zone_id)
+export("dswVpcId", dsw.vpc_id)
+export("dswVswitchId", dsw.vswitch_id)
+export("dswSecurityGroupId", dsw.security_group_id)
+export("nasMountTargetDomain", default_volume.mount_target_domain)
+export(
     "nasVolumes",
     {
         v.settings.name: {
@@ -67,5 +65,5 @@ pulumi.export(
         for v in dsw.volumes
     },
 )
-pulumi.export("dswCreateInstanceFragment", dsw.instance_fragment)
-pulumi.export("nasMountScript", dsw.mount_script)
+export("dswCreateInstanceFragment", dsw.instance_fragment)
+export("nasMountScript", dsw.mount_script)

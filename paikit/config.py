@@ -23,6 +23,11 @@ PROJECT = "pai-kit"
 # What an encrypted (secure:) value reads as where the stack's secrets cannot be decrypted.
 SECRET_PLACEHOLDER = "[secret]"
 REGION_KEY = "alicloud:region"
+# Provider credentials: the environment (ALIBABA_CLOUD_ACCESS_KEY_ID and _SECRET) or Pulumi
+# secrets, never plain text in a stack file.
+CREDENTIAL_KEYS = ("alicloud:accessKey", "alicloud:secretKey", "alicloud:securityToken")
+# Keys whose entries become resource names; Pulumi never encrypts names (URNs).
+NAMING_KEYS = ("buckets", "nasVolumes", "easPolicyUsers", "easPolicyGroups")
 
 # Alibaba Cloud regions (public cloud, mainland China and international).
 REGIONS = (
@@ -43,6 +48,7 @@ DEFAULT_VPC_CIDR = "10.42.0.0/16"
 DEFAULT_VSWITCH_CIDR = "10.42.1.0/24"
 MAX_BUCKET_TAGS = 20
 
+# Applied with fullmatch: `$` alone lets a trailing newline through.
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _POLICY_NAME = re.compile(r"^[A-Za-z0-9-]{1,128}$")
 _LOGICAL_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
@@ -54,6 +60,10 @@ _RESOURCE_ID = re.compile(r"^[a-z]+-[a-z0-9]{4,40}$")
 _ZONE = re.compile(r"^[a-z]{2}-[a-z0-9-]+$")
 _KMS_KEY = re.compile(r"^[A-Za-z0-9-]{1,128}$|^acs:kms:[a-z0-9-]+:\d+:key/[A-Za-z0-9-]+$")
 _WORKSPACE_ID = re.compile(r"^[0-9]{1,20}$")
+# The ranges a VPC takes; ipaddress's is_private would also let loopback and link-local in.
+_PRIVATE_BLOCKS = tuple(
+    ipaddress.IPv4Network(b) for b in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+)
 
 
 class ConfigError(ValueError):
@@ -210,21 +220,25 @@ class Settings:
 class _Reader:
     """Collects problems instead of stopping at the first one."""
 
-    def __init__(self, opaque: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, opaque: frozenset[str] = frozenset(), secrets: frozenset[str] = frozenset()
+    ) -> None:
         self.problems: list[str] = []
         self.opaque = opaque
+        self.secrets = secrets
 
     def is_opaque(self, value: Any) -> bool:
         """A secret that could not be decrypted: its form can't be checked, only its place."""
         return isinstance(value, str) and value in self.opaque
 
     def fail(self, key: str, value: Any, allowed: str) -> None:
-        self.problems.append(f"{key} = {_show(value)}: {allowed}")
+        shown = SECRET_PLACEHOLDER if mentions_secret(value, self.secrets) else _show(value)
+        self.problems.append(f"{key} = {shown}: {redact(allowed, self.secrets)}")
 
     def string(self, key: str, value: Any, pattern: re.Pattern | None, allowed: str) -> str:
         if self.is_opaque(value):
             return value
-        if not isinstance(value, str) or (pattern is not None and not pattern.match(value)):
+        if not isinstance(value, str) or (pattern is not None and not pattern.fullmatch(value)):
             self.fail(key, value, allowed)
             return ""
         return value
@@ -280,6 +294,42 @@ def _show(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def secret_texts(raw: Mapping[str, Any], secret_keys: frozenset[str]) -> frozenset[str]:
+    """The plain text of every secret value, and of each string inside a structured one."""
+    texts: set[str] = set()
+
+    def collect(value: Any) -> None:
+        if isinstance(value, str):
+            texts.add(value)
+        elif isinstance(value, Mapping):
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+
+    for key in secret_keys:
+        value = raw.get(key)
+        collect(value)
+        collect(_parse(value, "object-list"))  # structured values arrive as JSON
+    return frozenset(texts - {"", SECRET_PLACEHOLDER})
+
+
+def mentions_secret(value: Any, secrets: frozenset[str]) -> bool:
+    """Whether ``value``, or its JSON form, contains the text of a secret."""
+    if not secrets:
+        return False
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return any(s in text or json.dumps(s, ensure_ascii=False)[1:-1] in text for s in secrets)
+
+
+def redact(text: str, secrets: frozenset[str]) -> str:
+    """``text`` with every secret in it replaced by the placeholder."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, SECRET_PLACEHOLDER)
+    return text
+
+
 def _unknown_hint(name: str, known: tuple[str, ...]) -> str:
     close = difflib.get_close_matches(name, known, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
@@ -319,7 +369,27 @@ def with_defaults(values: Mapping[str, Any]) -> dict[str, Any]:
 def load(raw: Mapping[str, Any], stack: str, secret_keys: frozenset[str] = frozenset()) -> Settings:
     """Validate the whole configuration of a stack; raise :class:`ConfigError` on any fault."""
     placeholder_is_secret = any(raw.get(k) == SECRET_PLACEHOLDER for k in secret_keys)
-    reader = _Reader(frozenset({SECRET_PLACEHOLDER}) if placeholder_is_secret else frozenset())
+    reader = _Reader(
+        frozenset({SECRET_PLACEHOLDER}) if placeholder_is_secret else frozenset(),
+        secret_texts(raw, secret_keys),
+    )
+    for key in CREDENTIAL_KEYS:
+        if key in raw and key not in secret_keys:
+            reader.fail(
+                key,
+                SECRET_PLACEHOLDER,
+                "never in plain text: set ALIBABA_CLOUD_ACCESS_KEY_ID and "
+                "ALIBABA_CLOUD_ACCESS_KEY_SECRET in the environment, or use "
+                "`pulumi config set --secret`",
+            )
+    for key in NAMING_KEYS:
+        if f"{PROJECT}:{key}" in secret_keys:
+            reader.fail(
+                key,
+                SECRET_PLACEHOLDER,
+                "cannot be a secret: its entries name resources, and Pulumi never encrypts "
+                "resource names; keep it in plain text",
+            )
     values, unknown = raw_project_config(raw)
     for key in unknown:
         reader.fail(f"{PROJECT}:{key}", raw[f"{PROJECT}:{key}"], _unknown_hint(key, KEY_NAMES))
@@ -344,7 +414,7 @@ def load(raw: Mapping[str, Any], stack: str, secret_keys: frozenset[str] = froze
     protected_envs = reader.string_list(
         "protectedEnvironments",
         values["protectedEnvironments"],
-        lambda e: None if _ENVIRONMENT.match(e) else "an environment name",
+        lambda e: None if _ENVIRONMENT.fullmatch(e) else "an environment name",
     )
     protected = environment in protected_envs
     project = reader.string(
@@ -371,13 +441,13 @@ def load(raw: Mapping[str, Any], stack: str, secret_keys: frozenset[str] = froze
 
     encryption = reader.choice("encryption", values["encryption"], SSE_ALGORITHMS)
     kms_key_id = reader.string("kmsKeyId", values["kmsKeyId"], None, "a string")
-    if kms_key_id and not reader.is_opaque(kms_key_id) and not _KMS_KEY.match(kms_key_id):
+    if kms_key_id and not reader.is_opaque(kms_key_id) and not _KMS_KEY.fullmatch(kms_key_id):
         reader.fail("kmsKeyId", kms_key_id, "a KMS key id or key ARN")
     if encryption == "KMS" and not kms_key_id:
         reader.fail("kmsKeyId", kms_key_id, "required when encryption is KMS")
 
     workspace = reader.string("paiWorkspaceId", values["paiWorkspaceId"], None, "a string")
-    if workspace and not _WORKSPACE_ID.match(workspace):
+    if workspace and not _WORKSPACE_ID.fullmatch(workspace):
         reader.fail("paiWorkspaceId", workspace, "a PAI workspace id (digits)")
 
     buckets = _read_buckets(
@@ -409,7 +479,7 @@ def _read_tags(reader: _Reader, value: Any) -> dict[str, str]:
     tags: dict[str, str] = {}
     for item in reader.string_list("tags", value):
         key, sep, tag_value = item.partition("=")
-        if not sep or not _TAG_KEY.match(key) or not _TAG_VALUE.match(tag_value):
+        if not sep or not _TAG_KEY.fullmatch(key) or not _TAG_VALUE.fullmatch(tag_value):
             reader.fail(
                 "tags",
                 item,
@@ -512,7 +582,7 @@ def _read_buckets(
         sse = reader.choice(f"{key}.encryption", item.get("encryption", encryption), SSE_ALGORITHMS)
         bucket_kms = item.get("kmsKeyId", kms_key_id if sse == "KMS" else "")
         bucket_kms = reader.string(f"{key}.kmsKeyId", bucket_kms, None, "a string")
-        if bucket_kms and not reader.is_opaque(bucket_kms) and not _KMS_KEY.match(bucket_kms):
+        if bucket_kms and not reader.is_opaque(bucket_kms) and not _KMS_KEY.fullmatch(bucket_kms):
             reader.fail(f"{key}.kmsKeyId", bucket_kms, "a KMS key id or key ARN")
         if sse == "KMS" and not bucket_kms:
             reader.fail(f"{key}.kmsKeyId", bucket_kms, "required when encryption is KMS")
@@ -550,7 +620,7 @@ def _read_buckets(
                 problem,
             )
         if not cors.rule_set_problems(rules, response_vary=vary):
-            for gap in cors.coverage_gaps(rules, consumers, response_vary=vary):
+            for gap in cors.coverage_gaps(rules, bucket.pai_consumers, response_vary=vary):
                 reader.fail(
                     f"{key}.customCorsRules",
                     [r.to_args() for r in custom],
@@ -595,7 +665,7 @@ def _cidr(reader: _Reader, key: str, value: str, low: int, high: int):
     if not low <= network.prefixlen <= high:
         reader.fail(key, value, f"a prefix length from /{low} to /{high}")
         return None
-    if network.prefixlen == 0 or not network.is_private:
+    if not any(network.subnet_of(block) for block in _PRIVATE_BLOCKS):
         reader.fail(key, value, "a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)")
         return None
     return network
@@ -609,11 +679,11 @@ def _read_network(reader: _Reader, values: Mapping[str, Any]) -> NetworkSettings
         "networkVswitchCidr", values["networkVswitchCidr"], None, "a string"
     )
     vpc_cidr = reader.string("networkVpcCidr", values["networkVpcCidr"], None, "a string")
-    if vpc_id and not _RESOURCE_ID.match(vpc_id):
+    if vpc_id and not _RESOURCE_ID.fullmatch(vpc_id):
         reader.fail("networkVpcId", vpc_id, "a VPC id such as vpc-bp1abc...")
-    if vswitch_id and not _RESOURCE_ID.match(vswitch_id):
+    if vswitch_id and not _RESOURCE_ID.fullmatch(vswitch_id):
         reader.fail("networkVswitchId", vswitch_id, "a vSwitch id such as vsw-bp1abc...")
-    if zone_id and not _ZONE.match(zone_id):
+    if zone_id and not _ZONE.fullmatch(zone_id):
         reader.fail("networkZoneId", zone_id, "a zone id such as cn-hangzhou-k")
     if bool(vpc_id) != bool(vswitch_id):
         reader.fail(
@@ -718,12 +788,12 @@ def _read_eas(reader: _Reader, values: Mapping[str, Any], environment: str) -> E
     users = reader.string_list(
         "easPolicyUsers",
         values["easPolicyUsers"],
-        lambda u: None if _RAM_PRINCIPAL.match(u) else principal,
+        lambda u: None if _RAM_PRINCIPAL.fullmatch(u) else principal,
     )
     groups = reader.string_list(
         "easPolicyGroups",
         values["easPolicyGroups"],
-        lambda g: None if _RAM_PRINCIPAL.match(g) else principal,
+        lambda g: None if _RAM_PRINCIPAL.fullmatch(g) else principal,
     )
     return EasPolicySettings(
         name=name,

@@ -77,21 +77,65 @@ class Plan:
 # --- configuration, as the CLI assembles it ---------------------------------------------------
 
 
+class _StackFileLoader(yaml.SafeLoader):
+    """Safe YAML, read the way the Pulumi CLI reads it: a key appears once, dates stay text."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+            except TypeError:
+                continue  # an unhashable key; the base class reports it
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping", node.start_mark, f"duplicate key {key!r}",
+                    key_node.start_mark,
+                )  # fmt: skip
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+_StackFileLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if not tag.endswith(":timestamp")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+# Aliases can make a few lines expand into billions of values; no stack file needs this many.
+MAX_YAML_VALUES = 100_000
+
+
 def _read_yaml(path: Path, what: str) -> dict:
     if not path.is_file():
         raise StackFileError(f"{what} {path.name} not found in {path.parent}")
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_StackFileLoader)
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
-        raise StackFileError(f"{what} {path.name} is not valid YAML{at}: {exc}") from None
+        problem = getattr(exc, "problem", None) or exc
+        raise StackFileError(f"{what} {path.name} is not valid YAML{at}: {problem}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise StackFileError(f"{what} {path.name} cannot be read: {exc}") from None
+    except RecursionError:
+        raise StackFileError(f"{what} {path.name} is nested too deeply") from None
     if document is None:
         return {}
     if not isinstance(document, dict):
         raise StackFileError(f"{what} {path.name} must hold a mapping at its top level")
+    pending, count = [document], 0
+    while pending:
+        value = pending.pop()
+        count += 1
+        if count > MAX_YAML_VALUES:
+            raise StackFileError(
+                f"{what} {path.name} expands to more than {MAX_YAML_VALUES} values "
+                "(through YAML aliases?)"
+            )
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
     return document
 
 
@@ -123,28 +167,44 @@ def stack_config(
         raise StackFileError(f"stack file {stack_path.name} not found; stacks here: {known}")
     stack_file = _read_yaml(stack_path, "stack file")
 
+    def entries(document: dict, name: str) -> list[tuple[str, Any]]:
+        section = document.get("config") or {}
+        if not isinstance(section, Mapping):
+            raise StackFileError(f"{name}: 'config' must be a mapping")
+        for key in section:
+            if not isinstance(key, str) or not key.strip(":"):
+                raise StackFileError(f"{name}: config key {key!r} must be a name")
+        return [(key if ":" in key else f"{project}:{key}", v) for key, v in section.items()]
+
+    def engine_string(name: str, key: str, value: Any) -> str:
+        try:
+            return _engine_string(value)
+        except (TypeError, ValueError, RecursionError):
+            raise StackFileError(
+                f"{name}: the value of {key} is not plain YAML data (text, numbers, true/false, "
+                "lists and mappings)"
+            ) from None
+
     values: dict[str, str] = {}
-    for key, declaration in (project_file.get("config") or {}).items():
-        full_key = key if ":" in key else f"{project}:{key}"
+    for full_key, declaration in entries(project_file, "project file Pulumi.yaml"):
         if isinstance(declaration, Mapping):
-            if "default" in declaration:
-                values[full_key] = _engine_string(declaration["default"])
-            elif "value" in declaration:
-                values[full_key] = _engine_string(declaration["value"])
+            for field_name in ("default", "value"):
+                if field_name in declaration:
+                    values[full_key] = engine_string(
+                        "project file Pulumi.yaml", full_key, declaration[field_name]
+                    )
+                    break
         else:
-            values[full_key] = _engine_string(declaration)
+            values[full_key] = engine_string("project file Pulumi.yaml", full_key, declaration)
 
     secret_keys = []
-    stack_values = stack_file.get("config") or {}
-    if not isinstance(stack_values, Mapping):
-        raise StackFileError(f"stack file {stack_path.name}: 'config' must be a mapping")
-    for key, value in stack_values.items():
-        full_key = key if ":" in key else f"{project}:{key}"
+    name = f"stack file {stack_path.name}"
+    for full_key, value in entries(stack_file, name):
         if isinstance(value, Mapping) and set(value) == {"secure"}:
             values[full_key] = SECRET_PLACEHOLDER
             secret_keys.append(full_key)
         else:
-            values[full_key] = _engine_string(value)
+            values[full_key] = engine_string(name, full_key, value)
     return project, dict(sorted(values.items())), sorted(secret_keys)
 
 
@@ -361,25 +421,93 @@ def render_json(plan: Plan) -> str:
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
+# --- policy review ----------------------------------------------------------------------------
+
+
+def review_plan(plan: Plan, policy_config: Path | None = None):
+    """The kit's policy pack evaluated offline against ``plan`` (see ``policies.review``).
+
+    ``policy_config`` is a pack config file as ``pulumi preview --policy-pack-config`` takes it.
+    Raises ``policies.review.PackConfigError`` for config the CLI would refuse.
+    """
+    from policies import review
+
+    config = review.load_pack_config(policy_config) if policy_config else None
+    return review.evaluate(
+        plan.resources,
+        stack=plan.stack,
+        project=plan.project,
+        region=plan.config.get("alicloud:region"),
+        config=config,
+    )
+
+
+def write_review(
+    review, plan: Plan, *, markdown: Path, sarif: Path, stack_file: Path | None = None
+) -> None:
+    """Write the review as Markdown and as SARIF; SARIF results point into the stack file."""
+    from policies.review import render_markdown, render_sarif
+
+    artifact = (stack_file or ROOT / f"Pulumi.{plan.stack}.yaml").resolve()
+    try:
+        uri = artifact.relative_to(ROOT).as_posix()
+    except ValueError:
+        uri = artifact.as_uri()
+    text = artifact.read_text(encoding="utf-8") if artifact.is_file() else ""
+    document = render_sarif(review, artifact=uri, artifact_text=text)
+    for path, content in (
+        (markdown, render_markdown(review)),
+        (sarif, json.dumps(document, indent=2) + "\n"),
+    ):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(
         prog="kit plan",
-        description="Show what `pulumi up` would be asked to create for a stack, offline.",
+        description="Show what `pulumi up` would be asked to create for a stack, offline, and "
+        "review it with the kit's policy pack. Exits 1 on a mandatory violation, 2 on a "
+        "configuration error.",
     )
     parser.add_argument("stack", nargs="?", default="dev", help="stack name (default: dev)")
     parser.add_argument("--json", action="store_true", help="print the plan as JSON")
     parser.add_argument(
         "--stack-file", type=Path, help="read this file instead of Pulumi.<stack>.yaml"
     )
+    parser.add_argument(
+        "--policy-config",
+        type=Path,
+        metavar="FILE",
+        help="policy pack config (JSON), as `pulumi preview --policy-pack-config` takes it",
+    )
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        metavar="FILE",
+        help="write the review as Markdown here (default: out/review-STACK.md)",
+    )
+    parser.add_argument(
+        "--sarif",
+        type=Path,
+        metavar="FILE",
+        help="write the review as SARIF 2.1.0 here (default: out/review-STACK.sarif)",
+    )
     args = parser.parse_args(argv)
 
     import pulumi
 
     from paikit.config import ConfigError
+    from policies.review import PackConfigError
+    from policies.review import render_text as render_review
 
     stack_file = args.stack_file.resolve() if args.stack_file else None
+    policy_config = args.policy_config.resolve() if args.policy_config else None
+    out = ROOT / "out"
+    markdown = (args.markdown or out / f"review-{args.stack}.md").resolve()
+    sarif = (args.sarif or out / f"review-{args.stack}.sarif").resolve()
     os.chdir(ROOT)
     try:
         plan = run_program(args.stack, stack_file=stack_file)
@@ -389,8 +517,27 @@ def main(argv: list[str] | None = None) -> int:
     except (pulumi.RunError, ConfigError) as err:
         print(f"error: stack {args.stack}: {err}", file=sys.stderr)
         return 2
-    sys.stdout.write(render_json(plan) if args.json else render_text(plan))
-    return 0
+    try:
+        review = review_plan(plan, policy_config)
+    except PackConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    try:
+        write_review(review, plan, markdown=markdown, sarif=sarif, stack_file=stack_file)
+    except OSError as err:
+        print(f"error: cannot write the review: {err}", file=sys.stderr)
+        return 2
+    if args.json:
+        document = json.loads(render_json(plan))
+        document["review"] = review.to_json()
+        sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    else:
+        sys.stdout.write(render_text(plan) + "\n" + render_review(review))
+    shown = [
+        str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p) for p in (markdown, sarif)
+    ]
+    print(f"review written to {shown[0]} and {shown[1]}", file=sys.stderr)
+    return 1 if review.blocked else 0
 
 
 if __name__ == "__main__":

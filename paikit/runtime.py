@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_alicloud.nas as nas
 from pulumi.runtime import config as runtime_config
@@ -39,4 +41,30 @@ def resolve_zone(settings: Settings) -> str:
     try:
         return config.choose_nas_zone(zones, storage_types, settings.network.zone_id)
     except ConfigError as err:
-        raise pulumi.RunError(str(err)) from None
+        values, secret_keys = raw_config()
+        message = config.redact(str(err), config.secret_texts(values, secret_keys))
+        raise pulumi.RunError(message) from None
+
+
+def export(name: str, value: Any) -> None:
+    """``pulumi.export``, but a value that shows the text of a secret config value is exported
+    as a secret, so neither the state nor ``pulumi stack output`` holds it in plain text.
+
+    The program reads config as plain values, so secretness is traced by text: an output that
+    contains a secret value, or a string inside a structured one, is sealed.
+    """
+    values, secret_keys = raw_config()
+    pulumi.export(name, keep_secret(value, config.secret_texts(values, secret_keys)))
+
+
+def keep_secret(value: Any, secrets: frozenset[str]) -> Any:
+    """``value`` as an output that is secret when its resolved form mentions one of ``secrets``."""
+    if not secrets:
+        return value
+
+    def seal(resolved: Any) -> Any:
+        if config.mentions_secret(resolved, secrets):
+            return pulumi.Output.secret(resolved)
+        return resolved
+
+    return pulumi.Output.from_input(value).apply(seal)
