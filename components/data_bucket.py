@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_alicloud.oss as oss
 
+from paikit import cors
 from paikit.config import BucketSettings
 
 
@@ -46,7 +47,7 @@ class DataBucket(pulumi.ComponentResource):
             redundancy_type=settings.redundancy_type,
             storage_class=settings.storage_class,
             force_destroy=settings.force_destroy,
-            tags=dict(tags),
+            tags=_bucket_tags(tags, settings),
             opts=pulumi.ResourceOptions(
                 parent=self,
                 protect=protected,
@@ -55,13 +56,11 @@ class DataBucket(pulumi.ComponentResource):
             ),
         )
 
+        # The guards stay with a retained bucket: deleting them must not open its data up.
+        guard = pulumi.ResourceOptions(parent=self, retain_on_delete=protected)
+
         # The ACL on the bucket itself is deprecated; a separate resource keeps it private.
-        oss.BucketAcl(
-            f"{name}-acl",
-            bucket=self.bucket.bucket,
-            acl="private",
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        oss.BucketAcl(f"{name}-acl", bucket=self.bucket.bucket, acl="private", opts=guard)
 
         # OSS blocks public access by default for new buckets; stating it keeps it that way
         # when someone changes the account default.
@@ -69,7 +68,7 @@ class DataBucket(pulumi.ComponentResource):
             f"{name}-public-access-block",
             bucket=self.bucket.bucket,
             block_public_access=True,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=guard,
         )
 
         # PutBucketCors replaces the whole rule set, so one resource holds every rule in the
@@ -95,3 +94,11 @@ class DataBucket(pulumi.ComponentResource):
                 "extranet_endpoint": self.extranet_endpoint,
             }
         )
+
+
+def _bucket_tags(tags: dict[str, str], settings: BucketSettings) -> dict[str, str]:
+    """The stack's tags, plus the PAI consumers the bucket serves, for reviewers and policies."""
+    bucket_tags = dict(tags)
+    if settings.pai_consumers:
+        bucket_tags[cors.CONSUMERS_TAG] = " ".join(settings.pai_consumers)
+    return bucket_tags

@@ -39,7 +39,8 @@ REGIONS = (
     "me-central-1", "na-south-1",
 )  # fmt: skip
 NAS_STORAGE_TYPES = ("Performance", "Capacity", "Premium")
-NAS_ENCRYPT_TYPES = (0, 1)
+# 1: NAS-managed key. 0 (no encryption) is refused; 2 (a KMS key of your own) is extreme NAS only.
+NAS_ENCRYPT_TYPES = (1,)
 SSE_ALGORITHMS = ("AES256", "KMS")
 REDUNDANCY_TYPES = ("LRS", "ZRS")
 STORAGE_CLASSES = ("Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive")
@@ -47,6 +48,9 @@ MOUNT_ACCESS = ("RW", "RO")
 DEFAULT_VPC_CIDR = "10.42.0.0/16"
 DEFAULT_VSWITCH_CIDR = "10.42.1.0/24"
 MAX_BUCKET_TAGS = 20
+# Tags the kit writes itself; a bucket also gets CONSUMERS_TAG.
+KIT_TAGS = ("environment", "project", "cost-owner")
+CONSUMERS_TAG = cors.CONSUMERS_TAG
 
 # Applied with fullmatch: `$` alone lets a trailing newline through.
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
@@ -431,12 +435,12 @@ def load(raw: Mapping[str, Any], stack: str, secret_keys: frozenset[str] = froze
     )
     tags = {"environment": environment, "project": project, "cost-owner": cost_owner}
     tags.update(_read_tags(reader, values["tags"]))
-    if len(tags) > MAX_BUCKET_TAGS:
+    if len(tags) + 1 > MAX_BUCKET_TAGS:
         reader.fail(
             "tags",
             values["tags"],
-            f"at most {MAX_BUCKET_TAGS - 3} extra tags "
-            f"(OSS allows {MAX_BUCKET_TAGS} per bucket, 3 are the kit's)",
+            f"at most {MAX_BUCKET_TAGS - len(KIT_TAGS) - 1} extra tags (OSS allows "
+            f"{MAX_BUCKET_TAGS} per bucket, {len(KIT_TAGS) + 1} are the kit's)",
         )
 
     encryption = reader.choice("encryption", values["encryption"], SSE_ALGORITHMS)
@@ -486,7 +490,9 @@ def _read_tags(reader: _Reader, value: Any) -> dict[str, str]:
                 "key=value, a key of 1 to 128 characters and a value of "
                 "at most 128, neither starting with 'aliyun' or 'acs:'",
             )
-        elif key in ("environment", "project", "cost-owner"):
+        elif key == CONSUMERS_TAG:
+            reader.fail("tags", item, f"the {key!r} tag comes from each bucket's paiConsumers")
+        elif key in KIT_TAGS:
             reader.fail("tags", item, f"the {key!r} tag comes from its own config key")
         else:
             tags[key] = tag_value
@@ -504,6 +510,9 @@ def _object_list(reader: _Reader, key: str, value: Any) -> list:
 
 
 def _pick_default(reader: _Reader, key: str, items: list[dict]) -> int:
+    for i, item in enumerate(items):
+        if "default" in item and not isinstance(item["default"], bool):
+            reader.fail(f"{key}[{i}].default", item["default"], "true or false")
     marked = [i for i, item in enumerate(items) if item.get("default") is True]
     if len(marked) > 1:
         reader.fail(key, [items[i].get("name") for i in marked], "at most one default entry")
@@ -604,7 +613,7 @@ def _read_buckets(
             kms_key_id=bucket_kms or None,
             redundancy_type=reader.choice(
                 f"{key}.redundancyType",
-                item.get("redundancyType", "ZRS" if protected else "LRS"),
+                item.get("redundancyType", "LRS"),
                 REDUNDANCY_TYPES,
             ),
             storage_class=reader.choice(
@@ -652,6 +661,13 @@ def _read_cors_rules(reader: _Reader, key: str, value: Any) -> tuple[cors.CorsRu
         )
         for problem in cors.rule_problems(rule):
             reader.fail(f"{key}[{i}]", item, problem)
+        if "*" in rule.allowed_origins:
+            # OSS accepts it, but then any web page can read the bucket with a user's session.
+            reader.fail(
+                f"{key}[{i}].allowedOrigins",
+                "*",
+                "name the origins; a bare '*' lets every website read the bucket",
+            )
         rules.append(rule)
     return tuple(rules)
 

@@ -12,8 +12,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 MAX_RULES = 10
+# The bucket tag that names the PAI consumers a bucket serves, space-separated preset names.
+CONSUMERS_TAG = "pai-consumers"
 METHODS = ("GET", "PUT", "DELETE", "POST", "HEAD")
-_ORIGIN = re.compile(r"^(https?)://[^\s/]+$")
+_ORIGIN = re.compile(r"(https?)://[^\s/]+")
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,7 @@ def origin_problem(origin: str) -> str | None:
         return None
     if origin.count("*") > 1:
         return "an origin may hold at most one '*'"
-    if not _ORIGIN.match(origin):
+    if not _ORIGIN.fullmatch(origin):
         return "an origin needs its scheme (http:// or https://) and a host, with no path"
     return None
 

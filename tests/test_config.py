@@ -34,11 +34,19 @@ def test_defaults_give_one_bucket_one_volume_and_a_created_network():
     assert dict(s.tags) == {"cost-owner": "pai-platform", "environment": "dev", "project": "pai"}
 
 
-def test_prod_is_protected_by_default_with_versioning_and_zone_redundancy():
+def test_prod_is_protected_by_default_with_versioning():
     s = settings(stack="prod")
     assert s.protected is True
     assert s.default_bucket.versioning is True
-    assert s.default_bucket.redundancy_type == "ZRS"
+
+
+def test_unprotecting_an_environment_changes_no_setting_that_replaces_a_bucket():
+    # Redundancy type and storage class are fixed at creation: their defaults must not follow
+    # protection, or retiring an environment would ask to replace its buckets.
+    protected = settings(stack="prod").default_bucket
+    unprotected = settings(stack="prod", protectedEnvironments=[]).default_bucket
+    assert protected.redundancy_type == unprotected.redundancy_type == "LRS"
+    assert protected.storage_class == unprotected.storage_class
 
 
 def test_engine_strings_are_parsed_like_typed_values():
@@ -145,7 +153,17 @@ INVALID = [
     ("bad storage type", {"nasVolumes": [{"name": "shared", "storageType": "Extreme"}]}, "dev",
      ["nasVolumes[0].storageType", "Performance, Capacity, Premium"]),
     ("KMS key on general-purpose NAS", {"nasVolumes": [{"name": "shared", "encryptType": 2}]},
-     "dev", ["nasVolumes[0].encryptType", "one of 0, 1"]),
+     "dev", ["nasVolumes[0].encryptType", "one of 1"]),
+    ("unencrypted NAS", {"nasVolumes": [{"name": "shared", "encryptType": 0}]},
+     "dev", ["nasVolumes[0].encryptType", "one of 1"]),
+    ("bare star origin",
+     {"buckets": [{"name": "abc", "customCorsRules": [
+         {"allowedOrigins": ["*"], "allowedMethods": ["GET"]}]}]},
+     "dev", ["buckets[0].customCorsRules[0].allowedOrigins", "every website"]),
+    ("default not a boolean", {"buckets": [{"name": "abc", "default": "yes"}]}, "dev",
+     ["buckets[0].default", "true or false"]),
+    ("consumers tag set by hand", {"tags": ["pai-consumers=itag"]}, "dev",
+     ["tags", "paiConsumers"]),
     ("duplicate mount path",
      {"nasVolumes": [{"name": "a1", "mountPath": "/mnt/x/"},
                      {"name": "b1", "mountPath": "/mnt/x/"}]},

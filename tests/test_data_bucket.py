@@ -30,7 +30,7 @@ def test_bucket_is_private_encrypted_tagged_and_carries_no_cors(mocks):
         assert "corsRules" not in bucket.inputs
         assert "acl" not in bucket.inputs
         assert bucket.inputs["serverSideEncryptionRule"] == {"sseAlgorithm": "AES256"}
-        assert bucket.inputs["tags"] == TAGS
+        assert bucket.inputs["tags"] == {**TAGS, "pai-consumers": "itag studio-preview"}
         assert bucket.inputs["forceDestroy"] is False
         [acl] = mocks.of_type("alicloud:oss/bucketAcl:BucketAcl")
         assert acl.inputs == {"bucket": "team-data", "acl": "private"}
@@ -110,7 +110,8 @@ def test_kms_encryption_and_versioning_come_from_settings(mocks):
             "kmsMasterKeyId": "key-abc123",
         }
         assert bucket.inputs["versioning"] == {"status": "Enabled"}
-        assert bucket.inputs["redundancyType"] == "ZRS"
+        assert bucket.inputs["redundancyType"] == "LRS"
+        assert bucket.inputs["tags"]["pai-consumers"] == "itag studio-preview"
 
     return component.bucket_name.apply(check)
 

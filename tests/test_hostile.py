@@ -231,7 +231,7 @@ def list_item_faults(draw):
 
 @st.composite
 def too_many_tags(draw):
-    count = draw(st.integers(config.MAX_BUCKET_TAGS - 2, 60))
+    count = draw(st.integers(config.MAX_BUCKET_TAGS - len(config.KIT_TAGS), 60))
     return Case("dev", {"tags": [f"t{i}=v" for i in range(count)]}, ("tags",))
 
 
@@ -570,7 +570,7 @@ BOUNDARIES = [
     ({"easPolicyUsers": ["u" * 128]}, lambda s: s.eas_policy.users == ("u" * 128,)),
     ({"paiWorkspaceId": "9" * 20}, lambda s: s.pai_workspace_id == "9" * 20),
     ({"kmsKeyId": "k" * 128, "encryption": "KMS"}, lambda s: s.buckets[0].kms_key_id == "k" * 128),
-    ({"tags": [f"t{i}=v" for i in range(17)]}, lambda s: len(s.tags) == 20),
+    ({"tags": [f"t{i}=v" for i in range(16)]}, lambda s: len(s.tags) == 19),
     ({"tags": ["k" * 128 + "=" + "v" * 128, "empty="]}, lambda s: s.tags["empty"] == ""),
     ({"buckets": [{"name": "abc", "corsMaxAgeSeconds": 0}]},
      lambda s: s.buckets[0].cors_max_age_seconds == 0),

@@ -75,7 +75,12 @@ def test_the_engine_cannot_delete_data_in_a_protected_environment(protected_plan
     for bucket in _of_type(plan, BUCKET):
         assert bucket.inputs["versioning"] == {"status": "Enabled"}, bucket.urn
         assert bucket.inputs["forceDestroy"] is False, bucket.urn
-        assert bucket.inputs["redundancyType"] == "ZRS", bucket.urn
+    # The bucket's guards stay with it, so a destroy cannot open a retained bucket.
+    guards = _of_type(plan, "alicloud:oss/bucketAcl:BucketAcl")
+    guards += _of_type(plan, "alicloud:oss/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    assert len(guards) == 2 * len(_of_type(plan, BUCKET))
+    for guard in guards:
+        assert guard.retain_on_delete, f"{guard.urn} would be deleted with the stack"
 
 
 @pytest.mark.parametrize("stack", [s for s in STACKS if s != "prod"])

@@ -37,7 +37,7 @@ from policies.rules.core import (
     tags_of,
 )
 
-CONSUMERS_TAG = "pai-consumers"
+CONSUMERS_TAG = cors.CONSUMERS_TAG
 ITAG = "itag"
 STUDIO_PREVIEW = "studio-preview"
 
