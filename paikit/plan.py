@@ -495,6 +495,9 @@ def main(argv: list[str] | None = None) -> int:
         metavar="FILE",
         help="write the review as SARIF 2.1.0 here (default: out/review-STACK.sarif)",
     )
+    parser.add_argument(
+        "--no-review", action="store_true", help="print the plan only, without the policy review"
+    )
     args = parser.parse_args(argv)
 
     import pulumi
@@ -517,6 +520,9 @@ def main(argv: list[str] | None = None) -> int:
     except (pulumi.RunError, ConfigError) as err:
         print(f"error: stack {args.stack}: {err}", file=sys.stderr)
         return 2
+    if args.no_review:
+        sys.stdout.write(render_json(plan) if args.json else render_text(plan))
+        return 0
     try:
         review = review_plan(plan, policy_config)
     except PackConfigError as err:
