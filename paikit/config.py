@@ -26,6 +26,15 @@ REGION_KEY = "alicloud:region"
 # Provider credentials: the environment (ALIBABA_CLOUD_ACCESS_KEY_ID and _SECRET) or Pulumi
 # secrets, never plain text in a stack file.
 CREDENTIAL_KEYS = ("alicloud:accessKey", "alicloud:secretKey", "alicloud:securityToken")
+# The alicloud provider's own config keys (pulumi_alicloud.config).
+PROVIDER_KEYS = (
+    "accessKey", "accountId", "accountType", "assumeRole", "assumeRoleWithOidc",
+    "clientConnectTimeout", "clientReadTimeout", "configurationSource", "credentialsUri",
+    "ecsRoleName", "endpoints", "fc", "features", "logEndpoint", "maxRetryTimeout",
+    "mnsEndpoint", "otsInstanceName", "profile", "protocol", "region", "secretKey",
+    "secureTransport", "securityToken", "securityTransport", "sharedCredentialsFile",
+    "signVersion", "skipRegionValidation", "sourceIp",
+)  # fmt: skip
 # Keys whose entries become resource names; Pulumi never encrypts names (URNs).
 NAMING_KEYS = ("buckets", "nasVolumes", "easPolicyUsers", "easPolicyGroups")
 
@@ -237,6 +246,8 @@ class _Reader:
 
     def fail(self, key: str, value: Any, allowed: str) -> None:
         shown = SECRET_PLACEHOLDER if mentions_secret(value, self.secrets) else _show(value)
+        if self.opaque and mentions_secret(value, self.opaque):
+            allowed += " (an encrypted value can't be checked offline; keep this key in plain text)"
         self.problems.append(f"{key} = {shown}: {redact(allowed, self.secrets)}")
 
     def string(self, key: str, value: Any, pattern: re.Pattern | None, allowed: str) -> str:
@@ -262,8 +273,6 @@ class _Reader:
         return value
 
     def integer(self, key: str, value: Any, low: int, high: int) -> int | None:
-        if isinstance(value, str) and re.fullmatch(r"-?\d{1,12}", value):
-            value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             self.fail(key, value, f"a whole number from {low} to {high}")
             return None
@@ -351,17 +360,39 @@ def _parse(value: Any, declared: str) -> Any:
 
 
 def raw_project_config(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """Split the engine's ``namespace:key`` map into this project's keys and unknown ones."""
+    """Split the engine's ``namespace:key`` map into this project's keys and unknown ones.
+
+    Keys of a namespace that looks like a misspelt ``pai-kit`` count as unknown too.
+    """
     values, unknown = {}, []
     for full_key, value in raw.items():
         namespace, _, key = str(full_key).partition(":")
         if namespace != PROJECT:
+            if _misspelt_project(namespace):
+                unknown.append(str(full_key))
             continue
         if key in KEY_NAMES:
             values[key] = value
         else:
             unknown.append(key)
     return values, unknown
+
+
+def _misspelt_project(namespace: str) -> bool:
+    folded = re.sub(r"[^a-z0-9]", "", namespace.lower())
+    return folded == re.sub(r"[^a-z0-9]", "", PROJECT) or bool(
+        difflib.get_close_matches(namespace, [PROJECT], n=1, cutoff=0.75)
+    )
+
+
+def provider_key_problems(raw: Mapping[str, Any]) -> list[str]:
+    """Misspelt ``alicloud:`` keys, which the provider would otherwise silently ignore."""
+    problems = []
+    for full_key in raw:
+        namespace, _, key = str(full_key).partition(":")
+        if namespace == "alicloud" and key not in PROVIDER_KEYS:
+            problems.append(f"{full_key}: {_unknown_hint(key, PROVIDER_KEYS)}")
+    return problems
 
 
 def with_defaults(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -396,7 +427,12 @@ def load(raw: Mapping[str, Any], stack: str, secret_keys: frozenset[str] = froze
             )
     values, unknown = raw_project_config(raw)
     for key in unknown:
-        reader.fail(f"{PROJECT}:{key}", raw[f"{PROJECT}:{key}"], _unknown_hint(key, KEY_NAMES))
+        if ":" in key:  # a namespace that looks like a misspelt project name
+            reader.fail(key, raw[key], f"unknown namespace; this project's keys are {PROJECT}:...")
+        else:
+            full_key = f"{PROJECT}:{key}"
+            reader.fail(full_key, raw[full_key], _unknown_hint(key, KEY_NAMES))
+    reader.problems.extend(provider_key_problems(raw))
     declared = {k.name: k.type for k in KEYS}
     values = with_defaults({k: _parse(v, declared[k]) for k, v in values.items()})
 
@@ -430,8 +466,8 @@ def load(raw: Mapping[str, Any], stack: str, secret_keys: frozenset[str] = froze
     cost_owner = reader.string(
         "costOwner",
         values["costOwner"],
-        re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"),
-        "1 to 64 letters, digits, '.', '_', '@' or '-'",
+        re.compile(r"(?!aliyun|acs:)[^\x00-\x1f\x7f]{1,128}", re.IGNORECASE),
+        "1 to 128 characters, no control characters, not starting with 'aliyun' or 'acs:'",
     )
     tags = {"environment": environment, "project": project, "cost-owner": cost_owner}
     tags.update(_read_tags(reader, values["tags"]))
@@ -494,6 +530,8 @@ def _read_tags(reader: _Reader, value: Any) -> dict[str, str]:
             reader.fail("tags", item, f"the {key!r} tag comes from each bucket's paiConsumers")
         elif key in KIT_TAGS:
             reader.fail("tags", item, f"the {key!r} tag comes from its own config key")
+        elif key in tags:
+            reader.fail("tags", item, f"the tag {key!r} is set twice")
         else:
             tags[key] = tag_value
     return tags
@@ -545,9 +583,7 @@ def _read_buckets(
             "3 to 63 lowercase letters, digits and '-', starting and ending with a letter or "
             "digit (unique across all of OSS)",
         )
-        if name and "--" in name:
-            reader.fail(f"{key}.name", name, "no two '-' in a row")
-        if name in seen:
+        if name and name in seen:
             reader.fail(f"{key}.name", name, "each bucket name at most once in a stack")
         seen.add(name)
 
@@ -556,11 +592,15 @@ def _read_buckets(
             item.get("paiConsumers", list(cors.PRESETS)),
             lambda p: None if p in cors.PRESETS else f"one of {', '.join(cors.PRESETS)}",
         )
-        presets = reader.string_list(
-            f"{key}.corsPresets",
-            item.get("corsPresets", list(consumers)),
-            lambda p: None if p in cors.PRESETS else f"one of {', '.join(cors.PRESETS)}",
-        )
+        if "corsPresets" in item:
+            presets = reader.string_list(
+                f"{key}.corsPresets",
+                item["corsPresets"],
+                lambda p: None if p in cors.PRESETS else f"one of {', '.join(cors.PRESETS)}",
+            )
+        else:
+            presets = tuple(c for c in consumers if c in cors.CONSUMERS)
+        before = len(reader.problems)
         max_age = item.get("corsMaxAgeSeconds")
         if max_age is not None:
             max_age = reader.integer(f"{key}.corsMaxAgeSeconds", max_age, 0, 2**31 - 1)
@@ -571,7 +611,8 @@ def _read_buckets(
         needs_vary = any(
             cors.CONSUMERS[p].needs_vary for p in (*consumers, *presets) if p in cors.CONSUMERS
         )
-        vary = reader.boolean(f"{key}.responseVary", item.get("responseVary", True))
+        has_rules = bool(presets or custom)
+        vary = reader.boolean(f"{key}.responseVary", item.get("responseVary", has_rules))
         if needs_vary and not vary:
             reader.fail(f"{key}.responseVary", False, "must be true: PAI iTAG needs Vary: Origin")
         versioning = reader.boolean(f"{key}.versioning", item.get("versioning", protected))
@@ -590,13 +631,17 @@ def _read_buckets(
             )
         sse = reader.choice(f"{key}.encryption", item.get("encryption", encryption), SSE_ALGORITHMS)
         bucket_kms = item.get("kmsKeyId", kms_key_id if sse == "KMS" else "")
-        bucket_kms = reader.string(f"{key}.kmsKeyId", bucket_kms, None, "a string")
-        if bucket_kms and not reader.is_opaque(bucket_kms) and not _KMS_KEY.fullmatch(bucket_kms):
-            reader.fail(f"{key}.kmsKeyId", bucket_kms, "a KMS key id or key ARN")
-        if sse == "KMS" and not bucket_kms:
-            reader.fail(f"{key}.kmsKeyId", bucket_kms, "required when encryption is KMS")
-        if sse != "KMS" and bucket_kms:
-            reader.fail(f"{key}.kmsKeyId", bucket_kms, "only with encryption KMS")
+        if "encryption" in item or "kmsKeyId" in item:
+            # Checked here only when the bucket sets its own; the stack's keys are checked once.
+            bucket_kms = reader.string(f"{key}.kmsKeyId", bucket_kms, None, "a string")
+            if bucket_kms and not (reader.is_opaque(bucket_kms) or _KMS_KEY.fullmatch(bucket_kms)):
+                reader.fail(f"{key}.kmsKeyId", bucket_kms, "a KMS key id or key ARN")
+            if sse == "KMS" and not bucket_kms:
+                reader.fail(f"{key}.kmsKeyId", bucket_kms, "required when encryption is KMS")
+            if sse != "KMS" and bucket_kms:
+                reader.fail(f"{key}.kmsKeyId", bucket_kms, "only with encryption KMS")
+        if not isinstance(bucket_kms, str):
+            bucket_kms = ""
 
         known_presets = tuple(p for p in presets if p in cors.CONSUMERS)
         bucket = BucketSettings(
@@ -622,21 +667,40 @@ def _read_buckets(
             force_destroy=force_destroy,
         )
         rules = bucket.cors_rules
-        for problem in cors.rule_set_problems(rules, response_vary=vary):
+        if len(rules) > cors.MAX_RULES:
             reader.fail(
                 f"{key}.customCorsRules",
-                [r.to_args() for r in custom] if custom else presets,
-                problem,
+                f"{len(custom)} rules",
+                f"with {len(bucket.cors_presets)} preset rule(s) that makes {len(rules)} CORS "
+                f"rules; OSS allows at most {cors.MAX_RULES} per bucket",
             )
-        if not cors.rule_set_problems(rules, response_vary=vary):
+        if vary and not rules:
+            reader.fail(f"{key}.responseVary", True, "valid only when the bucket has CORS rules")
+        if len(reader.problems) == before:
+            # Coverage is judged only on an otherwise valid bucket, so one mistake is one line.
             for gap in cors.coverage_gaps(rules, bucket.pai_consumers, response_vary=vary):
                 reader.fail(
                     f"{key}.customCorsRules",
-                    [r.to_args() for r in custom],
+                    [_engine_rule(r) for r in custom],
                     f"{gap}; the final rule list must serve every PAI consumer in paiConsumers",
                 )
         buckets.append(bucket)
     return tuple(buckets)
+
+
+def _engine_rule(rule: cors.CorsRule) -> dict:
+    """A rule in the camelCase form stack files use, for error messages."""
+    args = rule.to_args()
+    return {field: args[snake] for field, snake in _RULE_ARGS.items() if snake in args}
+
+
+_RULE_ARGS = {
+    "allowedOrigins": "allowed_origins",
+    "allowedMethods": "allowed_methods",
+    "allowedHeaders": "allowed_headers",
+    "exposeHeaders": "expose_headers",
+    "maxAgeSeconds": "max_age_seconds",
+}
 
 
 def _read_cors_rules(reader: _Reader, key: str, value: Any) -> tuple[cors.CorsRule, ...]:
@@ -661,13 +725,14 @@ def _read_cors_rules(reader: _Reader, key: str, value: Any) -> tuple[cors.CorsRu
         )
         for problem in cors.rule_problems(rule):
             reader.fail(f"{key}[{i}]", item, problem)
-        if "*" in rule.allowed_origins:
-            # OSS accepts it, but then any web page can read the bucket with a user's session.
-            reader.fail(
-                f"{key}[{i}].allowedOrigins",
-                "*",
-                "name the origins; a bare '*' lets every website read the bucket",
-            )
+        for origin in rule.allowed_origins:
+            if origin in ("*", "http://*", "https://*"):
+                # OSS accepts it, but then any web page can read the bucket with a user's session.
+                reader.fail(
+                    f"{key}[{i}].allowedOrigins",
+                    origin,
+                    "name the origins; an origin of '*' lets every website read the bucket",
+                )
         rules.append(rule)
     return tuple(rules)
 
@@ -687,6 +752,19 @@ def _cidr(reader: _Reader, key: str, value: str, low: int, high: int):
     return network
 
 
+def _default_vswitch_cidr(vpc_cidr: Any) -> str:
+    """The vSwitch the kit creates: the second /24 of the VPC, or the whole of a smaller VPC."""
+    try:
+        vpc = ipaddress.IPv4Network(vpc_cidr, strict=True)
+    except (ValueError, TypeError):
+        return DEFAULT_VSWITCH_CIDR
+    if vpc.prefixlen >= 24:
+        return str(vpc)
+    subnets = vpc.subnets(new_prefix=24)
+    next(subnets)
+    return str(next(subnets))
+
+
 def _read_network(reader: _Reader, values: Mapping[str, Any]) -> NetworkSettings:
     vpc_id = reader.string("networkVpcId", values["networkVpcId"], None, "a string")
     vswitch_id = reader.string("networkVswitchId", values["networkVswitchId"], None, "a string")
@@ -702,10 +780,10 @@ def _read_network(reader: _Reader, values: Mapping[str, Any]) -> NetworkSettings
     if zone_id and not _ZONE.fullmatch(zone_id):
         reader.fail("networkZoneId", zone_id, "a zone id such as cn-hangzhou-k")
     if bool(vpc_id) != bool(vswitch_id):
+        missing = "networkVswitchId" if vpc_id else "networkVpcId"
+        given = "networkVpcId" if vpc_id else "networkVswitchId"
         reader.fail(
-            "networkVswitchId" if vpc_id else "networkVpcId",
-            vswitch_id or vpc_id,
-            "networkVpcId and networkVswitchId go together",
+            missing, "", f"required with {given} {vpc_id or vswitch_id}: the two go together"
         )
     if vpc_id:
         if not vswitch_cidr:
@@ -718,7 +796,9 @@ def _read_network(reader: _Reader, values: Mapping[str, Any]) -> NetworkSettings
             reader.fail(
                 "networkZoneId", zone_id, "required with an existing network: the vSwitch's zone"
             )
-    vswitch_net = _cidr(reader, "networkVswitchCidr", vswitch_cidr or DEFAULT_VSWITCH_CIDR, 16, 29)
+    if not vswitch_cidr:
+        vswitch_cidr = _default_vswitch_cidr(vpc_cidr)
+    vswitch_net = _cidr(reader, "networkVswitchCidr", vswitch_cidr, 16, 29)
     if not vpc_id:
         vpc_net = _cidr(reader, "networkVpcCidr", vpc_cidr, 8, 28)
         if vpc_net and vswitch_net and not vswitch_net.subnet_of(vpc_net):
@@ -751,7 +831,7 @@ def _read_nas_volumes(reader: _Reader, value: Any) -> tuple[NasVolumeSettings, .
             _LOGICAL_NAME,
             "2 to 32 lowercase letters, digits and '-', starting with a letter",
         )
-        if name in names:
+        if name and name in names:
             reader.fail(f"{key}.name", name, "each volume name at most once in a stack")
         names.add(name)
         is_default = i == default_index
@@ -764,7 +844,7 @@ def _read_nas_volumes(reader: _Reader, value: Any) -> tuple[NasVolumeSettings, .
         )
         if ".." in mount_path.split("/"):
             reader.fail(f"{key}.mountPath", mount_path, "no '..' segments")
-        if mount_path in paths:
+        if mount_path and mount_path in paths:
             reader.fail(f"{key}.mountPath", mount_path, "each mount path at most once")
         paths.add(mount_path)
         description = item.get("description", f"PAI DSW storage {name}")

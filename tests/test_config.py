@@ -164,6 +164,16 @@ INVALID = [
      ["buckets[0].default", "true or false"]),
     ("consumers tag set by hand", {"tags": ["pai-consumers=itag"]}, "dev",
      ["tags", "paiConsumers"]),
+    ("tag set twice", {"tags": ["team=a", "team=b"]}, "dev", ["tags", "set twice"]),
+    ("star after a scheme",
+     {"buckets": [{"name": "abc", "customCorsRules": [
+         {"allowedOrigins": ["https://*"], "allowedMethods": ["GET"]}]}]},
+     "dev", ["buckets[0].customCorsRules[0].allowedOrigins", "every website"]),
+    ("max age as text", {"buckets": [{"name": "abc", "corsMaxAgeSeconds": "600"}]}, "dev",
+     ["buckets[0].corsMaxAgeSeconds", "a whole number"]),
+    ("vary without rules", {"buckets": [{"name": "abc", "paiConsumers": [],
+                                         "responseVary": True}]}, "dev",
+     ["buckets[0].responseVary", "only when the bucket has CORS rules"]),
     ("duplicate mount path",
      {"nasVolumes": [{"name": "a1", "mountPath": "/mnt/x/"},
                      {"name": "b1", "mountPath": "/mnt/x/"}]},
@@ -253,3 +263,67 @@ def test_project_file_declares_every_scalar_key_with_type_description_and_defaul
     assert set(declared) - {"alicloud:region"} == {
         k.name for k in config.KEYS if k.type != "object-list"
     }
+
+
+def _problems(stack="dev", region="cn-hangzhou", **keys):
+    with pytest.raises(ConfigError) as caught:
+        config.load(raw(region, **keys), stack)
+    return caught.value.problems
+
+
+def test_misspelt_provider_keys_and_namespaces_are_not_ignored():
+    values = raw(**{"costOwner": "ml"})
+    values["alicloud:regoin"] = "cn-beijing"
+    values["pai_kit:buckets"] = "[]"
+    values["paikit:costOwner"] = "x"
+    values["aws:region"] = "us-east-1"  # another project's namespace: not ours to judge
+    with pytest.raises(ConfigError) as caught:
+        config.load(values, "dev")
+    problems = caught.value.problems
+    assert len(problems) == 3
+    assert {p.split(" = ")[0] for p in problems[:2]} == {"pai_kit:buckets", "paikit:costOwner"}
+    assert "unknown namespace; this project's keys are pai-kit:..." in problems[0]
+    assert problems[2].startswith("alicloud:regoin: unknown key; did you mean 'region'?")
+
+
+def test_one_mistake_is_one_line():
+    assert _problems(buckets=[{"name": "Bad_Name"}, {"name": "Bad_Name2"}]) == [
+        "buckets[0].name = \"Bad_Name\": 3 to 63 lowercase letters, digits and '-', starting and "
+        "ending with a letter or digit (unique across all of OSS)",
+        "buckets[1].name = \"Bad_Name2\": 3 to 63 lowercase letters, digits and '-', starting "
+        "and ending with a letter or digit (unique across all of OSS)",
+    ]
+    bad_origin = {"allowedOrigins": ["pai.console.aliyun.com"], "allowedMethods": ["GET"]}
+    assert len(_problems(buckets=[{"name": "abc", "customCorsRules": [bad_origin]}])) == 1
+    assert len(_problems(buckets=[{"name": "abc", "paiConsumers": ["itag", "designer"]}])) == 1
+
+
+def test_a_missing_half_of_an_existing_network_names_the_missing_key():
+    [problem, *_] = _problems(networkVpcId="vpc-bp1abcdefgh")
+    assert problem == (
+        'networkVswitchId = "": required with networkVpcId vpc-bp1abcdefgh: the two go together'
+    )
+
+
+def test_too_many_rules_counts_the_presets():
+    rules = [{"allowedOrigins": [f"https://a{i}.example.com"], "allowedMethods": ["GET"]}
+             for i in range(9)]  # fmt: skip
+    [problem] = _problems(buckets=[{"name": "abc", "customCorsRules": rules}])
+    assert problem == (
+        'buckets[0].customCorsRules = "9 rules": with 2 preset rule(s) that makes 11 CORS '
+        "rules; OSS allows at most 10 per bucket"
+    )
+
+
+def test_created_vswitch_follows_the_vpc_cidr():
+    assert settings(networkVpcCidr="172.16.0.0/16").network.vswitch_cidr == "172.16.1.0/24"
+    assert settings(networkVpcCidr="192.168.8.0/24").network.vswitch_cidr == "192.168.8.0/24"
+
+
+def test_a_bucket_without_consumers_needs_no_vary():
+    bucket = settings(buckets=[{"name": "abc", "paiConsumers": []}]).default_bucket
+    assert bucket.cors_rules == () and bucket.response_vary is False
+
+
+def test_unicode_cost_owner_is_a_valid_tag_value():
+    assert settings(costOwner="数据平台").tags["cost-owner"] == "数据平台"

@@ -124,7 +124,11 @@ def scalar_faults(draw):
             ),
             st.tuples(
                 st.just("costOwner"),
-                st.one_of(planted(PRINCIPAL, [*FOREIGN, "/", "="]), too_long("x", 64), st.just("")),
+                st.one_of(
+                    planted(PRINCIPAL, ["\x00", "\n", "\x7f"]),
+                    too_long("x", 128),
+                    st.sampled_from(["", "aliyun-team", "acs:owner"]),
+                ),
             ),
             st.tuples(
                 st.just("easPolicyName"),
@@ -565,7 +569,8 @@ BOUNDARIES = [
     ({"project": "ab"}, lambda s: s.project == "ab"),
     ({"project": "p" * 32}, lambda s: s.project == "p" * 32),
     ({"costOwner": "x"}, lambda s: s.tags["cost-owner"] == "x"),
-    ({"costOwner": "o" * 64}, lambda s: s.tags["cost-owner"] == "o" * 64),
+    ({"costOwner": "o" * 128}, lambda s: s.tags["cost-owner"] == "o" * 128),
+    ({"costOwner": "数据平台"}, lambda s: s.tags["cost-owner"] == "数据平台"),
     ({"easPolicyName": "P" * 128}, lambda s: s.eas_policy.name == "P" * 128),
     ({"easPolicyUsers": ["u" * 128]}, lambda s: s.eas_policy.users == ("u" * 128,)),
     ({"paiWorkspaceId": "9" * 20}, lambda s: s.pai_workspace_id == "9" * 20),
