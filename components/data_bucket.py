@@ -60,11 +60,13 @@ class DataBucket(pulumi.ComponentResource):
         guard = pulumi.ResourceOptions(parent=self, retain_on_delete=protected)
 
         # The ACL on the bucket itself is deprecated; a separate resource keeps it private.
-        oss.BucketAcl(f"{name}-acl", bucket=self.bucket.bucket, acl="private", opts=guard)
+        self.acl = oss.BucketAcl(
+            f"{name}-acl", bucket=self.bucket.bucket, acl="private", opts=guard
+        )
 
         # OSS blocks public access by default for new buckets; stating it keeps it that way
         # when someone changes the account default.
-        oss.BucketPublicAccessBlock(
+        self.public_access_block = oss.BucketPublicAccessBlock(
             f"{name}-public-access-block",
             bucket=self.bucket.bucket,
             block_public_access=True,

@@ -37,7 +37,12 @@ def test_bucket_is_private_encrypted_tagged_and_carries_no_cors(mocks):
         [block] = mocks.of_type("alicloud:oss/bucketPublicAccessBlock:BucketPublicAccessBlock")
         assert block.inputs == {"bucket": "team-data", "blockPublicAccess": True}
 
-    return pulumi.Output.all(component.urn, component.bucket_name, component.cors.urn).apply(check)
+    return pulumi.Output.all(
+        component.bucket_name,
+        component.cors.urn,
+        component.acl.urn,
+        component.public_access_block.urn,
+    ).apply(check)
 
 
 @pulumi.runtime.test
