@@ -6,10 +6,10 @@ import json
 from collections.abc import Sequence
 
 import pulumi
-import pulumi_alicloud.ecs as ecs
 import pulumi_alicloud.nas as nas
 import pulumi_alicloud.pai as pai
 import pulumi_alicloud.vpc as vpc
+from pulumi_alicloud.ecs.security_group import SecurityGroup  # not all of ECS
 
 from paikit import dsw
 from paikit.config import NasVolumeSettings, NetworkSettings
@@ -159,7 +159,7 @@ class DswStorage(pulumi.ComponentResource):
             vpc_id = pulumi.Output.from_input(network.vpc_id)
             vswitch_id = pulumi.Output.from_input(network.vswitch_id)
 
-        self.security_group = ecs.SecurityGroup(
+        self.security_group = SecurityGroup(
             f"{name}-security-group",
             security_group_name=f"{access_group_name}-instances",
             description="DSW instances of the PAI kit",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_alicloud.ram as ram
-import pulumi_alicloud.resourcemanager as resourcemanager
+from pulumi_alicloud.resourcemanager.service_linked_role import (  # not all of it
+    ServiceLinkedRole,
+)
 
 from paikit.config import EasPolicySettings
 from paikit.documents import (
@@ -23,7 +25,7 @@ class EasRolePolicy(pulumi.ComponentResource):
     """
 
     policy: ram.Policy
-    service_linked_role: resourcemanager.ServiceLinkedRole | None
+    service_linked_role: ServiceLinkedRole | None
 
     def __init__(
         self,
@@ -78,7 +80,7 @@ class EasRolePolicy(pulumi.ComponentResource):
         # it deletes the role for every EAS user of the account: protected environments keep it.
         self.service_linked_role = None
         if settings.create_service_linked_role:
-            self.service_linked_role = resourcemanager.ServiceLinkedRole(
+            self.service_linked_role = ServiceLinkedRole(
                 f"{name}-service-linked-role",
                 service_name=settings.service_name,
                 opts=pulumi.ResourceOptions(

@@ -7,6 +7,7 @@ them. Field names follow the provider's Python arguments (``allowed_origins`` ..
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -190,9 +191,13 @@ def _wildcard_match(pattern: str, value: str, *, case_sensitive: bool) -> bool:
         pattern, value = pattern.lower(), value.lower()
     if "*" not in pattern:
         return pattern == value
+    return _wildcard_regex(pattern).fullmatch(value) is not None
+
+
+@functools.lru_cache(maxsize=1024)
+def _wildcard_regex(pattern: str) -> re.Pattern[str]:
     # fnmatch also treats '?' and '[' as special; OSS knows only '*'.
-    regex = ".*".join(re.escape(part) for part in pattern.split("*"))
-    return re.fullmatch(regex, value, flags=re.DOTALL) is not None
+    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")), re.DOTALL)
 
 
 def origin_allowed(rule: CorsRule, origin: str) -> bool:
@@ -290,6 +295,25 @@ def coverage_gaps(
     rules: Sequence[CorsRule], presets: Iterable[str], *, response_vary: bool
 ) -> list[Gap]:
     """Every request of every named consumer that the rules do not answer as it needs."""
+    key = (tuple(rules), tuple(presets), response_vary)
+    try:
+        hash(key)
+    except TypeError:  # rules built from lists are no cache key: work it out afresh
+        return _coverage_gaps(*key)
+    return list(_cached_coverage_gaps(*key))
+
+
+# Every bucket of a stack usually has the same rules: check each rule set once.
+@functools.lru_cache(maxsize=256)
+def _cached_coverage_gaps(
+    rules: tuple[CorsRule, ...], presets: tuple[str, ...], response_vary: bool
+) -> tuple[Gap, ...]:
+    return tuple(_coverage_gaps(rules, presets, response_vary))
+
+
+def _coverage_gaps(
+    rules: Sequence[CorsRule], presets: Iterable[str], response_vary: bool
+) -> list[Gap]:
     gaps = []
     for preset in presets:
         consumer = CONSUMERS[preset]

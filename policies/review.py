@@ -45,7 +45,7 @@ from pulumi_policy.policy import _NotApplicableError
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 from policies.pack import AREAS, PACK_NAME, PACK_VERSION, POLICIES
-from policies.rules.core import KitPolicy
+from policies.rules.core import KitPolicy, _clean
 
 ALL = "all"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -292,6 +292,7 @@ def evaluate(
     settings = resolve_config(config, policies)
     providers = _Providers(resources, stack=stack, project=project, region=region)
     review = Review(stack, project, [], settings, policies=tuple(policies))
+    prepared = _Prepared(resources, providers)
     for policy in policies:
         level = settings[policy.name].level
         if level == EnforcementLevel.DISABLED:
@@ -301,9 +302,9 @@ def evaluate(
         run = _Run(review, policy, level, settings[policy.name].properties)
         if isinstance(policy, ResourceValidationPolicy):
             for resource in resources:
-                run.resource(resource, providers)
+                run.resource(resource, prepared)
         elif isinstance(policy, StackValidationPolicy):
-            run.stack(resources, providers)
+            run.stack(resources, prepared)
     return review
 
 
@@ -343,7 +344,40 @@ def _options(resource: Planned) -> PolicyResourceOptions:
 
 
 def _props(resource: Planned) -> Mapping[str, Any]:
-    return unknown_checking_proxy(resource.inputs)
+    return _clean(resource.inputs)
+
+
+class _Prepared:
+    """Each resource's properties, options and provider, built once and shared by every policy,
+    as the analyzer builds them once per resource; the stack's resources, built once for every
+    stack policy."""
+
+    def __init__(self, resources: Sequence[Planned], providers: _Providers) -> None:
+        self.resources = resources
+        self.providers = providers
+        self._parts: dict[str, tuple] = {}
+        self._stack: dict[str, PolicyResource] | None = None
+
+    def parts(self, resource: Planned) -> tuple:
+        found = self._parts.get(resource.urn)
+        if found is None:
+            found = (_props(resource), _options(resource), self.providers.of(resource))
+            self._parts[resource.urn] = found
+        return found
+
+    def stack(self) -> dict[str, PolicyResource]:
+        if self._stack is None:
+            built = {}
+            for r in self.resources:
+                props, options, provider = self.parts(r)
+                built[r.urn] = PolicyResource(
+                    r.type, props, r.urn, r.name, options, provider, None, [], {}
+                )
+            for r in self.resources:
+                built[r.urn].parent = built.get(r.parent)
+                built[r.urn].dependencies = [built[d] for d in r.dependencies if d in built]
+            self._stack = built
+        return self._stack
 
 
 class _Run:
@@ -390,32 +424,24 @@ class _Run:
         except _NotApplicableError as err:
             self.review.not_applicable.append((self.policy.name, err.reason or ""))
 
-    def resource(self, resource: Planned, providers: _Providers) -> None:
+    def resource(self, resource: Planned, prepared: _Prepared) -> None:
         self.names = {resource.urn: resource}
+        props, options, provider = prepared.parts(resource)
         args = ResourceValidationArgs(
             resource.type,
-            _props(resource),
+            props,
             resource.urn,
             resource.name,
-            _options(resource),
-            providers.of(resource),
+            options,
+            provider,
             self.config,
             {},
         )
         self._call(args, self._report(resource.urn), resource.urn)
 
-    def stack(self, resources: Sequence[Planned], providers: _Providers) -> None:
+    def stack(self, resources: Sequence[Planned], prepared: _Prepared) -> None:
         self.names = {r.urn: r for r in resources}
-        built = {
-            r.urn: PolicyResource(
-                r.type, _props(r), r.urn, r.name, _options(r), providers.of(r), None, [], {}
-            )
-            for r in resources
-        }
-        for r in resources:
-            built[r.urn].parent = built.get(r.parent)
-            built[r.urn].dependencies = [built[d] for d in r.dependencies if d in built]
-        args = StackValidationArgs(list(built.values()), self.config, {})
+        args = StackValidationArgs(list(prepared.stack().values()), self.config, {})
         self._call(args, self._report(""), "")
 
 
@@ -532,8 +558,30 @@ def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("-"))
 
 
-def _line_of(text: str, finding: Finding) -> int:
+_WORD = re.compile(r"[\w-]+")
+
+
+class _Lines:
+    """A stack file's lines, and the first line of each word in it (a run of letters, digits,
+    '_' and '-'), so that finding a name costs a look-up, not a scan of the file."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+        self.first: dict[str, int] = {}
+        for number, line in enumerate(self.lines, start=1):
+            for word in _WORD.findall(line):
+                self.first.setdefault(word, number)
+
+    def find(self, span: str) -> int | None:
+        if _WORD.fullmatch(span):  # a whole word: the index knows its first line
+            return self.first.get(span)
+        pattern = re.compile(rf"(?<![\w-]){re.escape(span)}(?![\w-])")
+        return next((n for n, line in enumerate(self.lines, 1) if pattern.search(line)), None)
+
+
+def _line_of(text: str | _Lines, finding: Finding) -> int:
     """The first line of the stack file that names the resource, or part of its name."""
+    lines = text if isinstance(text, _Lines) else _Lines(text)
     parts = (finding.resource_name or "").split("-")
     spans = sorted(
         {"-".join(parts[i:j]) for i in range(len(parts)) for j in range(i + 1, len(parts) + 1)},
@@ -543,15 +591,15 @@ def _line_of(text: str, finding: Finding) -> int:
     for span in spans:
         if len(span) < 4:
             continue
-        pattern = re.compile(rf"(?<![\w-]){re.escape(span)}(?![\w-])")
-        for number, line in enumerate(text.splitlines(), start=1):
-            if pattern.search(line):
-                return number
+        number = lines.find(span)
+        if number is not None:
+            return number
     return 1
 
 
 def render_sarif(review: Review, *, artifact: str, artifact_text: str = "") -> dict[str, Any]:
     """The review as SARIF 2.1.0; each result points at ``artifact`` (the stack file)."""
+    lines = _Lines(artifact_text)
     order = {p.name: i for i, p in enumerate(review.policies)}
     rules = []
     for policy in review.policies:
@@ -588,7 +636,7 @@ def render_sarif(review: Review, *, artifact: str, artifact_text: str = "") -> d
         location: dict[str, Any] = {
             "physicalLocation": {
                 "artifactLocation": {"uri": artifact},
-                "region": {"startLine": _line_of(artifact_text, finding)},
+                "region": {"startLine": _line_of(lines, finding)},
             }
         }
         if finding.urn:

@@ -158,8 +158,16 @@ def without_internal_keys(value: Any) -> Any:
     return value
 
 
+class _CleanProps(_DictProxy):
+    """Properties without internal keys, behind the checking proxy: cleaning them again is a
+    no-op, so the offline review cleans each resource once for all the rules."""
+
+
 def _clean(props: Mapping[str, Any]) -> Mapping[str, Any]:
-    return unknown_checking_proxy(without_internal_keys(props))
+    if isinstance(props, _CleanProps):
+        return props
+    proxy = unknown_checking_proxy(without_internal_keys(props))
+    return _CleanProps(proxy["__target"], [])
 
 
 def _on_clean_resource(validate):
