@@ -14,14 +14,32 @@ import pulumi
 GET_ZONES = "alicloud:nas/getZones:getZones"
 
 
-def default_zones(region: str) -> dict[str, set[tuple[str, str]]]:
-    """What NAS sells, zone by zone, in a typical region (general-purpose, NFS and SMB)."""
+EVERY_GENERAL_PURPOSE_TYPE = frozenset(
+    {(t, "NFS") for t in ("Capacity", "Performance", "Premium")} | {("Capacity", "SMB")}
+)
+
+
+def zone_id(region: str, letter: str) -> str:
+    """Zone ids as Alibaba Cloud spells them: cn-hangzhou-h, but ap-southeast-1a."""
+    return f"{region}-{letter}" if region.startswith("cn-") else f"{region}{letter}"
+
+
+def default_zones(region: str, configured: str | None = None) -> dict[str, set[tuple[str, str]]]:
+    """What NAS sells, zone by zone, in a typical region (general-purpose, NFS and SMB).
+
+    The real offer varies by region and over time; offline, a configured zone is taken to
+    sell every general-purpose type, so an existing network plans as it would in the cloud.
+    """
     both = {("Capacity", "NFS"), ("Capacity", "SMB"), ("Performance", "NFS")}
-    return {
-        f"{region}-g": set(both),
-        f"{region}-h": both | {("Premium", "NFS")},
-        f"{region}-k": {("Capacity", "NFS"), ("Premium", "NFS")},
+    first, second, third = ("g", "h", "k") if region.startswith("cn-") else ("a", "b", "c")
+    zones = {
+        zone_id(region, first): set(both),
+        zone_id(region, second): both | {("Premium", "NFS")},
+        zone_id(region, third): {("Capacity", "NFS"), ("Premium", "NFS")},
     }
+    if configured:
+        zones[configured] = set(EVERY_GENERAL_PURPOSE_TYPE)
+    return zones
 
 
 def _digest(*parts: str, length: int = 12) -> str:
@@ -31,9 +49,14 @@ def _digest(*parts: str, length: int = 12) -> str:
 class AlicloudMocks(pulumi.runtime.Mocks):
     """Answers resource registrations and the invokes the kit makes."""
 
-    def __init__(self, region: str, zones: Mapping[str, set[tuple[str, str]]] | None = None):
+    def __init__(
+        self,
+        region: str,
+        zones: Mapping[str, set[tuple[str, str]]] | None = None,
+        configured_zone: str | None = None,
+    ):
         self.region = region
-        self.zones = default_zones(region) if zones is None else zones
+        self.zones = default_zones(region, configured_zone) if zones is None else zones
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         inputs = dict(args.inputs)

@@ -304,7 +304,8 @@ def run_program(
         config, secret_keys = file_config, file_secrets
     secret_keys = secret_keys or []
     region = config.get("alicloud:region", "cn-hangzhou")
-    monitor = _recording_monitor(mocks or AlicloudMocks(region))
+    zone = config.get("pai-kit:networkZoneId") or None
+    monitor = _recording_monitor(mocks or AlicloudMocks(region, configured_zone=zone))
 
     runtime_settings.ROOT.set(None)
     pulumi.runtime.set_all_config(dict(config), list(secret_keys))
@@ -387,7 +388,11 @@ def describe(resource: PlannedResource) -> list[str]:
 
 
 def render_text(plan: Plan) -> str:
-    lines = [f"Plan for stack {plan.stack} of {plan.project} (offline, mock engine)", ""]
+    lines = [
+        f"Plan for stack {plan.stack} of {plan.project} (offline, mock engine; ids, endpoints "
+        "and the NAS zone offer are simulated)",
+        "",
+    ]
     if plan.secret_keys:
         lines.append(f"secret config, shown as {SECRET_PLACEHOLDER}: {', '.join(plan.secret_keys)}")
         lines.append("")
