@@ -25,7 +25,7 @@ def _of_type(plan, token):
 
 
 def test_the_three_environments_are_committed():
-    assert STACKS == ["dev", "prod", "staging"]
+    assert {"dev", "staging", "prod"} <= set(STACKS)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -178,8 +178,8 @@ def test_a_configured_zone_that_does_not_sell_the_type_names_those_that_do():
 
 
 def test_missing_stack_file_names_the_stacks_there():
-    with pytest.raises(StackFileError, match="stacks here: dev, prod, staging"):
-        run_program("qa")
+    with pytest.raises(StackFileError, match=f"stacks here: {', '.join(STACKS)}$"):
+        run_program("no-such-stack")
 
 
 def _cli(*args):
