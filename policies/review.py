@@ -588,8 +588,10 @@ def _line_of(text: str | _Lines, finding: Finding) -> int:
         key=len,
         reverse=True,
     )
+    name = finding.resource_name or ""
     for span in spans:
-        if len(span) < 4:
+        # Short pieces match too much, except the name's own end: a user or volume name.
+        if len(span) < 4 and not name.endswith(f"-{span}"):
             continue
         number = lines.find(span)
         if number is not None:

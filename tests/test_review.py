@@ -321,3 +321,17 @@ def test_kit_plan_writes_under_out_by_default(capsys, monkeypatch):
         capsys.readouterr().err
     )
     assert (ROOT / "out" / "review-staging.sarif").is_file()
+
+
+def test_sarif_points_at_the_line_naming_even_a_short_user():
+    text = "config:\n  pai-kit:easPolicyUsers:\n    - alice\n    - bob\n"
+    finding = review.Finding(
+        policy="ram-attach-to-groups",
+        level="advisory",
+        message="attached to a user",
+        resource_name="eas-role-policy-user-bob",
+    )
+    assert review._line_of(text, finding) == 4
+    alice = review.Finding("ram-attach-to-groups", "advisory", "m",
+                           resource_name="eas-role-policy-user-alice")  # fmt: skip
+    assert review._line_of(text, alice) == 3
