@@ -36,7 +36,9 @@ PROVIDER_KEYS = (
     "signVersion", "skipRegionValidation", "sourceIp",
 )  # fmt: skip
 # Keys whose entries become resource names; Pulumi never encrypts names (URNs).
-NAMING_KEYS = ("buckets", "nasVolumes", "easPolicyUsers", "easPolicyGroups")
+NAMING_KEYS = (
+    "environment", "project", "buckets", "nasVolumes", "easPolicyUsers", "easPolicyGroups",
+)  # fmt: skip
 
 # Alibaba Cloud regions (public cloud, mainland China and international).
 REGIONS = (
@@ -264,12 +266,11 @@ class _Reader:
             return choices[0]
         return value
 
-    def boolean(self, key: str, value: Any) -> bool:
-        if isinstance(value, str) and value in ("true", "false"):
-            return value == "true"
+    def boolean(self, key: str, value: Any) -> bool | None:
+        """The value, or None (reported) when it is not a YAML true or false."""
         if not isinstance(value, bool):
             self.fail(key, value, "true or false")
-            return False
+            return None
         return value
 
     def integer(self, key: str, value: Any, low: int, high: int) -> int | None:
@@ -413,8 +414,8 @@ def load(raw: Mapping[str, Any], stack: str, secret_keys: frozenset[str] = froze
             reader.fail(
                 key,
                 SECRET_PLACEHOLDER,
-                "never in plain text: set ALIBABA_CLOUD_ACCESS_KEY_ID and "
-                "ALIBABA_CLOUD_ACCESS_KEY_SECRET in the environment, or use "
+                "never in plain text: set ALICLOUD_ACCESS_KEY and ALICLOUD_SECRET_KEY in the "
+                "environment, or use "
                 "`pulumi config set --secret`",
             )
     for key in NAMING_KEYS:
@@ -429,6 +430,9 @@ def load(raw: Mapping[str, Any], stack: str, secret_keys: frozenset[str] = froze
     for key in unknown:
         if ":" in key:  # a namespace that looks like a misspelt project name
             reader.fail(key, raw[key], f"unknown namespace; this project's keys are {PROJECT}:...")
+        elif key in PROVIDER_KEYS:
+            full_key = f"{PROJECT}:{key}"
+            reader.fail(full_key, raw[full_key], f"a provider setting: write alicloud:{key}")
         else:
             full_key = f"{PROJECT}:{key}"
             reader.fail(full_key, raw[full_key], _unknown_hint(key, KEY_NAMES))
@@ -487,15 +491,23 @@ def load(raw: Mapping[str, Any], stack: str, secret_keys: frozenset[str] = froze
         reader.fail("kmsKeyId", kms_key_id, "required when encryption is KMS")
 
     workspace = reader.string("paiWorkspaceId", values["paiWorkspaceId"], None, "a string")
-    if workspace and not _WORKSPACE_ID.fullmatch(workspace):
+    if workspace and not (reader.is_opaque(workspace) or _WORKSPACE_ID.fullmatch(workspace)):
         reader.fail("paiWorkspaceId", workspace, "a PAI workspace id (digits)")
 
+    # Names derived from a refused environment or project would only repeat its error.
+    name_environment, name_project = environment or "env", project or "pai"
     buckets = _read_buckets(
-        reader, values.get("buckets"), environment, project, protected, encryption, kms_key_id
+        reader,
+        values.get("buckets"),
+        name_environment,
+        name_project,
+        protected,
+        encryption,
+        kms_key_id,
     )
-    network = _read_network(reader, values)
+    network = _read_network(reader, values, region if region in REGIONS else None)
     volumes = _read_nas_volumes(reader, values.get("nasVolumes"))
-    eas = _read_eas(reader, values, environment)
+    eas = _read_eas(reader, values, name_environment)
 
     if reader.problems:
         raise ConfigError(reader.problems)
@@ -613,10 +625,10 @@ def _read_buckets(
         )
         has_rules = bool(presets or custom)
         vary = reader.boolean(f"{key}.responseVary", item.get("responseVary", has_rules))
-        if needs_vary and not vary:
+        if needs_vary and vary is False:
             reader.fail(f"{key}.responseVary", False, "must be true: PAI iTAG needs Vary: Origin")
         versioning = reader.boolean(f"{key}.versioning", item.get("versioning", protected))
-        if protected and not versioning:
+        if protected and versioning is False:
             reader.fail(
                 f"{key}.versioning",
                 False,
@@ -633,12 +645,17 @@ def _read_buckets(
         bucket_kms = item.get("kmsKeyId", kms_key_id if sse == "KMS" else "")
         if "encryption" in item or "kmsKeyId" in item:
             # Checked here only when the bucket sets its own; the stack's keys are checked once.
+            failed = len(reader.problems)
             bucket_kms = reader.string(f"{key}.kmsKeyId", bucket_kms, None, "a string")
-            if bucket_kms and not (reader.is_opaque(bucket_kms) or _KMS_KEY.fullmatch(bucket_kms)):
+            if len(reader.problems) > failed:
+                pass
+            elif bucket_kms and not (
+                reader.is_opaque(bucket_kms) or _KMS_KEY.fullmatch(bucket_kms)
+            ):
                 reader.fail(f"{key}.kmsKeyId", bucket_kms, "a KMS key id or key ARN")
-            if sse == "KMS" and not bucket_kms:
+            elif sse == "KMS" and not bucket_kms:
                 reader.fail(f"{key}.kmsKeyId", bucket_kms, "required when encryption is KMS")
-            if sse != "KMS" and bucket_kms:
+            elif sse != "KMS" and bucket_kms:
                 reader.fail(f"{key}.kmsKeyId", bucket_kms, "only with encryption KMS")
         if not isinstance(bucket_kms, str):
             bucket_kms = ""
@@ -677,12 +694,22 @@ def _read_buckets(
         if vary and not rules:
             reader.fail(f"{key}.responseVary", True, "valid only when the bucket has CORS rules")
         if len(reader.problems) == before:
-            # Coverage is judged only on an otherwise valid bucket, so one mistake is one line.
+            # Coverage is judged only on an otherwise valid bucket, one line per consumer.
+            gaps: dict[str, list[cors.Gap]] = {}
             for gap in cors.coverage_gaps(rules, bucket.pai_consumers, response_vary=vary):
+                gaps.setdefault(gap.preset, []).append(gap)
+            blamed, shown = (
+                ("customCorsRules", [_engine_rule(r) for r in custom])
+                if custom
+                else ("corsPresets", list(bucket.cors_presets))
+            )
+            for preset, found in gaps.items():
+                more = f" (and {len(found) - 1} more such requests)" if len(found) > 1 else ""
                 reader.fail(
-                    f"{key}.customCorsRules",
-                    [_engine_rule(r) for r in custom],
-                    f"{gap}; the final rule list must serve every PAI consumer in paiConsumers",
+                    f"{key}.{blamed}",
+                    shown,
+                    f"{found[0]}{more}; the rules must serve every console in paiConsumers "
+                    f"({preset} here)",
                 )
         buckets.append(bucket)
     return tuple(buckets)
@@ -765,7 +792,9 @@ def _default_vswitch_cidr(vpc_cidr: Any) -> str:
     return str(next(subnets))
 
 
-def _read_network(reader: _Reader, values: Mapping[str, Any]) -> NetworkSettings:
+def _read_network(
+    reader: _Reader, values: Mapping[str, Any], region: str | None
+) -> NetworkSettings:
     vpc_id = reader.string("networkVpcId", values["networkVpcId"], None, "a string")
     vswitch_id = reader.string("networkVswitchId", values["networkVswitchId"], None, "a string")
     zone_id = reader.string("networkZoneId", values["networkZoneId"], None, "a string")
@@ -777,8 +806,14 @@ def _read_network(reader: _Reader, values: Mapping[str, Any]) -> NetworkSettings
         reader.fail("networkVpcId", vpc_id, "a VPC id such as vpc-bp1abc...")
     if vswitch_id and not _RESOURCE_ID.fullmatch(vswitch_id):
         reader.fail("networkVswitchId", vswitch_id, "a vSwitch id such as vsw-bp1abc...")
-    if zone_id and not _ZONE.fullmatch(zone_id):
-        reader.fail("networkZoneId", zone_id, "a zone id such as cn-hangzhou-k")
+    if zone_id and not reader.is_opaque(zone_id):
+        if not _ZONE.fullmatch(zone_id):
+            reader.fail("networkZoneId", zone_id, "a zone id such as cn-hangzhou-k")
+        elif region and not re.fullmatch(rf"{re.escape(region)}-?[a-z]", zone_id):
+            reader.fail(
+                "networkZoneId", zone_id, f"a zone of alicloud:region {region}, such as "
+                f"{region}-h" + ("" if region.startswith("cn-") else f" or {region}a"),
+            )  # fmt: skip
     if bool(vpc_id) != bool(vswitch_id):
         missing = "networkVswitchId" if vpc_id else "networkVpcId"
         given = "networkVpcId" if vpc_id else "networkVswitchId"
@@ -796,15 +831,18 @@ def _read_network(reader: _Reader, values: Mapping[str, Any]) -> NetworkSettings
             reader.fail(
                 "networkZoneId", zone_id, "required with an existing network: the vSwitch's zone"
             )
-    if not vswitch_cidr:
-        vswitch_cidr = _default_vswitch_cidr(vpc_cidr)
-    vswitch_net = _cidr(reader, "networkVswitchCidr", vswitch_cidr, 16, 29)
-    if not vpc_id:
-        vpc_net = _cidr(reader, "networkVpcCidr", vpc_cidr, 8, 28)
-        if vpc_net and vswitch_net and not vswitch_net.subnet_of(vpc_net):
-            reader.fail(
-                "networkVswitchCidr", str(vswitch_net), f"must lie inside networkVpcCidr {vpc_net}"
-            )
+    vpc_net = None if vpc_id else _cidr(reader, "networkVpcCidr", vpc_cidr, 8, 28)
+    if vswitch_cidr:
+        vswitch_net = _cidr(reader, "networkVswitchCidr", vswitch_cidr, 16, 29)
+    elif vpc_id or vpc_net:
+        # Derived from a valid VPC block, so valid itself.
+        vswitch_net = ipaddress.IPv4Network(_default_vswitch_cidr(vpc_cidr))
+    else:
+        vswitch_net = None  # the VPC block was refused already
+    if vpc_net and vswitch_net and not vswitch_net.subnet_of(vpc_net):
+        reader.fail(
+            "networkVswitchCidr", str(vswitch_net), f"must lie inside networkVpcCidr {vpc_net}"
+        )
     return NetworkSettings(
         vpc_id=vpc_id or None,
         vswitch_id=vswitch_id or None,
@@ -835,6 +873,8 @@ def _read_nas_volumes(reader: _Reader, value: Any) -> tuple[NasVolumeSettings, .
             reader.fail(f"{key}.name", name, "each volume name at most once in a stack")
         names.add(name)
         is_default = i == default_index
+        if "mountPath" not in item and not name:
+            continue  # the name was refused; a path derived from it would only repeat that
         mount_path = item.get("mountPath", "/mnt/data/" if is_default else f"/mnt/{name}/")
         mount_path = reader.string(
             f"{key}.mountPath",
@@ -846,6 +886,10 @@ def _read_nas_volumes(reader: _Reader, value: Any) -> tuple[NasVolumeSettings, .
             reader.fail(f"{key}.mountPath", mount_path, "no '..' segments")
         if mount_path and mount_path in paths:
             reader.fail(f"{key}.mountPath", mount_path, "each mount path at most once")
+        elif mount_path and any(
+            mount_path.startswith(p) or p.startswith(mount_path) for p in paths if p
+        ):
+            reader.fail(f"{key}.mountPath", mount_path, "no mount path inside another")
         paths.add(mount_path)
         description = item.get("description", f"PAI DSW storage {name}")
         description = reader.string(

@@ -135,8 +135,8 @@ INVALID = [
      {"buckets": [{"name": "abc", "corsPresets": ["itag"], "customCorsRules": [
          dict(STUDIO_WITHOUT_HEAD, allowedOrigins=["https://*.console.aliyun.com"],
               allowedMethods=["GET", "PUT", "POST", "HEAD"])]}]},
-     "dev", ["PAI-Studio file preview: GET from http://pai.console.aliyun.com",
-             "no rule matches"]),
+     "dev", ["PAI-Studio file preview: PUT from http://pai.console.aliyun.com",
+             "no rule matches", "(and 7 more such requests)"]),
     ("itag without vary", {"buckets": [{"name": "abc", "responseVary": False}]}, "dev",
      ["buckets[0].responseVary", "PAI iTAG needs Vary: Origin"]),
     ("force destroy in prod", {"buckets": [{"name": "abc", "forceDestroy": True}]}, "prod",
@@ -327,3 +327,55 @@ def test_a_bucket_without_consumers_needs_no_vary():
 
 def test_unicode_cost_owner_is_a_valid_tag_value():
     assert settings(costOwner="数据平台").tags["cost-owner"] == "数据平台"
+
+
+def test_a_zone_outside_the_region_is_refused():
+    [problem] = _problems(region="ap-southeast-1", networkZoneId="cn-beijing-h")
+    assert problem.startswith('networkZoneId = "cn-beijing-h": a zone of alicloud:region')
+    assert settings(region="ap-southeast-1", networkZoneId="ap-southeast-1a").network.zone_id
+
+
+@pytest.mark.parametrize(
+    ("keys", "key"),
+    [
+        ({"project": "PAI_Team"}, "project"),
+        ({"environment": "Prod!"}, "environment"),
+        ({"networkVpcCidr": "0.0.0.0/0"}, "networkVpcCidr"),
+        ({"nasVolumes": [{"name": "Bad Name"}]}, "nasVolumes[0].name"),
+        ({"buckets": [{"name": "abc", "responseVary": "yes"}]}, "buckets[0].responseVary"),
+        ({"buckets": [{"name": "abc", "versioning": "false"}]}, "buckets[0].versioning"),
+        ({"buckets": [{"name": "abc", "encryption": "KMS", "kmsKeyId": {"x": 1}}]},
+         "buckets[0].kmsKeyId"),
+    ],
+)  # fmt: skip
+def test_a_refused_value_is_not_reported_again_through_what_derives_from_it(keys, key):
+    problems = _problems(stack="prod", **keys)
+    assert [p.split(" = ")[0] for p in problems] == [key]
+
+
+def test_coverage_gaps_are_one_line_per_console_blaming_the_presets():
+    problems = _problems(buckets=[{"name": "abc", "paiConsumers": ["itag"],
+                                   "corsPresets": ["studio-preview"]}])  # fmt: skip
+    assert len(problems) == 1
+    assert problems[0].startswith('buckets[0].corsPresets = ["studio-preview"]: PAI iTAG')
+
+
+def test_nested_mount_paths_are_refused():
+    [problem] = _problems(
+        nasVolumes=[{"name": "aa", "mountPath": "/mnt/data/"},
+                    {"name": "bb", "mountPath": "/mnt/data/sub/"}]
+    )  # fmt: skip
+    assert problem == 'nasVolumes[1].mountPath = "/mnt/data/sub/": no mount path inside another'
+
+
+def test_a_provider_key_in_the_project_namespace_says_where_it_belongs():
+    with pytest.raises(ConfigError) as caught:
+        config.load({**raw(), "pai-kit:region": "cn-beijing"}, "dev")
+    [problem] = caught.value.problems
+    assert problem == 'pai-kit:region = "cn-beijing": a provider setting: write alicloud:region'
+
+
+def test_names_cannot_come_from_secrets():
+    values = raw(environment="team-a")
+    with pytest.raises(ConfigError, match="environment"):
+        config.load(values, "dev", frozenset({"pai-kit:environment"}))
