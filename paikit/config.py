@@ -802,9 +802,9 @@ def _read_network(
         "networkVswitchCidr", values["networkVswitchCidr"], None, "a string"
     )
     vpc_cidr = reader.string("networkVpcCidr", values["networkVpcCidr"], None, "a string")
-    if vpc_id and not _RESOURCE_ID.fullmatch(vpc_id):
+    if vpc_id and not (reader.is_opaque(vpc_id) or _RESOURCE_ID.fullmatch(vpc_id)):
         reader.fail("networkVpcId", vpc_id, "a VPC id such as vpc-bp1abc...")
-    if vswitch_id and not _RESOURCE_ID.fullmatch(vswitch_id):
+    if vswitch_id and not (reader.is_opaque(vswitch_id) or _RESOURCE_ID.fullmatch(vswitch_id)):
         reader.fail("networkVswitchId", vswitch_id, "a vSwitch id such as vsw-bp1abc...")
     if zone_id and not reader.is_opaque(zone_id):
         if not _ZONE.fullmatch(zone_id):
