@@ -171,18 +171,6 @@ def rule_problems(rule: CorsRule) -> list[str]:
     return problems
 
 
-def rule_set_problems(rules: Sequence[CorsRule], *, response_vary: bool = False) -> list[str]:
-    """Every reason OSS would refuse this bucket's rule set (REFERENCE 1.3)."""
-    problems = []
-    if len(rules) > MAX_RULES:
-        problems.append(f"{len(rules)} CORS rules; OSS allows at most {MAX_RULES} per bucket")
-    if response_vary and not rules:
-        problems.append("Vary: Origin is valid only when the bucket has at least one CORS rule")
-    for index, rule in enumerate(rules, start=1):
-        problems.extend(f"rule {index}: {why}" for why in rule_problems(rule))
-    return problems
-
-
 # --- OSS matching -----------------------------------------------------------------------------
 
 
