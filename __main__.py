@@ -12,7 +12,13 @@ tags = dict(settings.tags)
 prefix = f"{settings.project}-{settings.environment}"
 
 buckets = {
-    bucket.name: DataBucket(bucket.name, bucket, tags=tags, protected=settings.protected)
+    bucket.name: DataBucket(
+        bucket.name,
+        bucket,
+        tags=tags,
+        protected=settings.protected,
+        access_log_bucket=settings.access_log_bucket,
+    )
     for bucket in settings.buckets
 }
 

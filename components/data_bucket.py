@@ -13,7 +13,8 @@ class DataBucket(pulumi.ComponentResource):
     """A PAI data bucket.
 
     Creates the bucket (encrypted, versioned where configured, tagged), a private ACL, a
-    public-access block and, when any rule is configured, the bucket's one CORS resource.
+    public-access block, access logging when a log bucket is given and, when any rule is
+    configured, the bucket's one CORS resource.
     """
 
     bucket: oss.Bucket
@@ -26,6 +27,7 @@ class DataBucket(pulumi.ComponentResource):
         *,
         tags: dict[str, str],
         protected: bool,
+        access_log_bucket: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("paikit:storage:DataBucket", name, None, opts)
@@ -72,6 +74,17 @@ class DataBucket(pulumi.ComponentResource):
             block_public_access=True,
             opts=guard,
         )
+
+        # Logs go under the bucket's own prefix, so one log bucket serves every data bucket.
+        self.logging = None
+        if access_log_bucket:
+            self.logging = oss.BucketLogging(
+                f"{name}-logging",
+                bucket=self.bucket.bucket,
+                target_bucket=access_log_bucket,
+                target_prefix=f"{settings.name}/",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
 
         # PutBucketCors replaces the whole rule set, so one resource holds every rule in the
         # order OSS tries them. Vary: Origin lives only here.

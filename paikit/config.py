@@ -111,6 +111,7 @@ KEYS: tuple[Key, ...] = (
     Key("tags", "array", [], "Extra tags as key=value strings, merged into every resource."),
     Key("encryption", "string", "AES256", "Server-side encryption of buckets: AES256 or KMS."),
     Key("kmsKeyId", "string", "", "KMS key for bucket encryption when encryption is KMS."),
+    Key("accessLogBucket", "string", "", "Existing bucket for access logs; empty: none."),
     Key("paiWorkspaceId", "string", "", "PAI workspace id; when set, NAS is a PAI dataset."),
     Key("easPolicyName", "string", "", "RAM policy name; empty: PaiEasServiceLinkedRole-<env>."),
     Key("easPolicyUsers", "array", [], "RAM users the EAS role policy is attached to."),
@@ -218,6 +219,7 @@ class Settings:
     network: NetworkSettings
     eas_policy: EasPolicySettings
     pai_workspace_id: str | None
+    access_log_bucket: str | None = None
     secret_keys: frozenset[str] = field(default=frozenset())
 
     @property
@@ -505,6 +507,14 @@ def load(raw: Mapping[str, Any], stack: str, secret_keys: frozenset[str] = froze
         encryption,
         kms_key_id,
     )
+    log_bucket = reader.string(
+        "accessLogBucket", values["accessLogBucket"], None, "a bucket name or empty"
+    )
+    if log_bucket and not (reader.is_opaque(log_bucket) or _BUCKET_NAME.fullmatch(log_bucket)):
+        reader.fail("accessLogBucket", log_bucket, "an OSS bucket name (3 to 63 characters)")
+    elif log_bucket and log_bucket in {b.name for b in buckets}:
+        # A bucket that logs into itself, or into another data bucket, mixes logs with data.
+        reader.fail("accessLogBucket", log_bucket, "a bucket of its own, not a data bucket")
     network = _read_network(reader, values, region if region in REGIONS else None)
     volumes = _read_nas_volumes(reader, values.get("nasVolumes"))
     eas = _read_eas(reader, values, name_environment)
@@ -523,6 +533,7 @@ def load(raw: Mapping[str, Any], stack: str, secret_keys: frozenset[str] = froze
         network=network,
         eas_policy=eas,
         pai_workspace_id=workspace or None,
+        access_log_bucket=log_bucket or None,
         secret_keys=secret_keys,
     )
 

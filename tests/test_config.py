@@ -165,6 +165,10 @@ INVALID = [
     ("consumers tag set by hand", {"tags": ["pai-consumers=itag"]}, "dev",
      ["tags", "paiConsumers"]),
     ("tag set twice", {"tags": ["team=a", "team=b"]}, "dev", ["tags", "set twice"]),
+    ("log bucket is a data bucket",
+     {"accessLogBucket": "abc", "buckets": [{"name": "abc"}]}, "dev",
+     ["accessLogBucket", "a bucket of its own"]),
+    ("log bucket name", {"accessLogBucket": "Logs"}, "dev", ["accessLogBucket", "bucket name"]),
     ("star after a scheme",
      {"buckets": [{"name": "abc", "customCorsRules": [
          {"allowedOrigins": ["https://*"], "allowedMethods": ["GET"]}]}]},

@@ -133,3 +133,25 @@ def test_a_bucket_without_consumers_or_rules_gets_no_cors_resource(mocks):
         assert "corsRules" not in mocks.of_type(BUCKET)[0].inputs
 
     return component.bucket_name.apply(check)
+
+
+@pulumi.runtime.test
+def test_access_logs_go_to_the_log_bucket_under_the_bucket_name(mocks):
+    settings_ = settings(accessLogBucket="team-logs", buckets=[{"name": "team-data"}])
+    component = DataBucket("data", settings_.default_bucket, tags=TAGS, protected=False,
+                           access_log_bucket=settings_.access_log_bucket)  # fmt: skip
+
+    def check(_):
+        [logging] = mocks.of_type("alicloud:oss/bucketLogging:BucketLogging")
+        assert logging.inputs == {
+            "bucket": "team-data",
+            "targetBucket": "team-logs",
+            "targetPrefix": "team-data/",
+        }
+
+    return component.logging.urn.apply(check)
+
+
+def test_no_log_bucket_no_logging_resource():
+    component = DataBucket("data", _bucket(), tags=TAGS, protected=False)
+    assert component.logging is None

@@ -221,7 +221,7 @@ def test_sarif_names_every_rule_and_points_results_into_the_stack_file():
         region="cn-beijing",
         config={
             "oss-bucket-versioning": {"protectedEnvironments": []},
-            "oss-bucket-access-logging": "mandatory",
+            "required-tags": {"requiredTags": ["environment", "project", "cost-owner", "owner"]},
         },
     )
     document = review.render_sarif(
@@ -242,8 +242,7 @@ def test_sarif_names_every_rule_and_points_results_into_the_stack_file():
         if "acme-pai-prod-vision" in result["message"]["text"]:
             assert "acme-pai-prod-vision" in lines[line - 1]
     levels = {r["ruleId"]: r["level"] for r in run["results"]}
-    assert levels["oss-bucket-access-logging"] == "error"
-    assert levels["oss-bucket-https-only"] == "warning"
+    assert levels == {"required-tags": "error", "oss-bucket-https-only": "warning"}
 
 
 # --- kit plan -----------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ for index, bucket in enumerate(settings.buckets):
         bucket,
         tags=dict(settings.tags),
         protected=settings.protected,
+        access_log_bucket=settings.access_log_bucket,
         opts=pulumi.ResourceOptions(
             parent=lake,
             aliases=[pulumi.Alias(name=bucket.name, parent=None)] if ALIASES else [],
