@@ -102,12 +102,23 @@ CONSUMERS: dict[str, Consumer] = {
 PRESETS = tuple(CONSUMERS)
 
 
-def rule_from_engine(raw: Mapping) -> CorsRule:
-    """Build a rule from the engine's camelCase properties (``allowedOrigins`` ...)."""
+def rule_from_engine(raw: object) -> CorsRule:
+    """Build a rule from the engine's camelCase properties (``allowedOrigins`` ...).
+
+    Anything that is not a string where strings belong is left out, so a malformed rule
+    matches less, never crashes a check.
+    """
+    # Duck-typed: the policy SDK hands rules over as its own mapping and list proxies.
+    if isinstance(raw, str | bytes) or not callable(getattr(raw, "get", None)):
+        return CorsRule(allowed_origins=(), allowed_methods=())
 
     def strings(key: str) -> tuple[str, ...]:
         value = raw.get(key) or ()
-        return (value,) if isinstance(value, str) else tuple(value)
+        if isinstance(value, str):
+            return (value,)
+        if isinstance(value, Mapping) or not hasattr(value, "__iter__"):
+            return ()
+        return tuple(item for item in value if isinstance(item, str))
 
     max_age = raw.get("maxAgeSeconds")
     return CorsRule(
@@ -115,7 +126,9 @@ def rule_from_engine(raw: Mapping) -> CorsRule:
         allowed_methods=strings("allowedMethods"),
         allowed_headers=strings("allowedHeaders"),
         expose_headers=strings("exposeHeaders"),
-        max_age_seconds=max_age if isinstance(max_age, int) else None,
+        max_age_seconds=max_age
+        if isinstance(max_age, int) and not isinstance(max_age, bool)
+        else None,
     )
 
 
@@ -251,10 +264,14 @@ def evaluate(
 
 
 def sample_origins(consumer: Consumer) -> tuple[str, ...]:
-    """Concrete console origins for a consumer's wildcard origins."""
+    """Concrete console origins for a consumer's wildcard origins.
+
+    Besides two real console hosts, an unremarkable made-up one stands for "any host", so a rule
+    that names only some consoles, or a narrower pattern, leaves a gap.
+    """
     samples = []
     for origin in consumer.origins:
-        for host in ("pai", "pai-itag"):
+        for host in ("pai", "pai-itag", "probe-7q"):
             samples.append(origin.replace("*", host, 1))
     return tuple(dict.fromkeys(samples))
 
@@ -274,9 +291,15 @@ class Gap:
 
 
 def consumer_requests(consumer: Consumer) -> Iterable[Request]:
+    """The preflight and the request itself, for every origin and method of a consumer.
+
+    OSS matches the request itself on origin and method only, so a rule that a preflight
+    skips (for its headers) can still answer the request, without the headers it must expose.
+    """
     for origin in sample_origins(consumer):
         for method in consumer.methods:
             yield Request(origin, method, consumer.probe_headers, preflight=True)
+            yield Request(origin, method, (), preflight=False)
 
 
 def coverage_gaps(
@@ -319,6 +342,8 @@ def _coverage_gaps(
 
 def _response_problem(consumer: Consumer, request: Request, response: Response | None) -> str:
     if response is None:
+        if not request.preflight:
+            return "no rule matches the request itself, so the browser hides the response"
         return (
             f"no rule matches a preflight with headers {', '.join(request.headers)}, "
             "so the browser blocks it"
@@ -326,5 +351,7 @@ def _response_problem(consumer: Consumer, request: Request, response: Response |
     exposed = {h.lower() for h in response.expose_headers}
     missing = [h for h in consumer.expose_headers if h.lower() not in exposed]
     if missing:
-        return f"rule {response.rule_index + 1} answers but does not expose {', '.join(missing)}"
+        what = "the preflight" if request.preflight else "the request itself"
+        hidden = ", ".join(missing)
+        return f"rule {response.rule_index + 1} answers {what} but does not expose {hidden}"
     return ""

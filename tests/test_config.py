@@ -136,7 +136,7 @@ INVALID = [
          dict(STUDIO_WITHOUT_HEAD, allowedOrigins=["https://*.console.aliyun.com"],
               allowedMethods=["GET", "PUT", "POST", "HEAD"])]}]},
      "dev", ["PAI-Studio file preview: PUT from http://pai.console.aliyun.com",
-             "no rule matches", "(and 7 more such requests)"]),
+             "no rule matches", "(and 23 more such requests)"]),
     ("itag without vary", {"buckets": [{"name": "abc", "responseVary": False}]}, "dev",
      ["buckets[0].responseVary", "PAI iTAG needs Vary: Origin"]),
     ("force destroy in prod", {"buckets": [{"name": "abc", "forceDestroy": True}]}, "prod",

@@ -140,10 +140,9 @@ def test_studio_rule_without_head_leaves_head_preflights_unanswered():
     )
     gaps = cors.coverage_gaps([no_head], ["studio-preview"], response_vary=False)
     assert {(g.method, g.origin) for g in gaps} == {
-        ("HEAD", "https://pai.console.aliyun.com"),
-        ("HEAD", "https://pai-itag.console.aliyun.com"),
-        ("HEAD", "http://pai.console.aliyun.com"),
-        ("HEAD", "http://pai-itag.console.aliyun.com"),
+        ("HEAD", f"{scheme}://{host}.console.aliyun.com")
+        for scheme in ("https", "http")
+        for host in ("pai", "pai-itag", "probe-7q")
     }
     assert str(gaps[0]).startswith("PAI-Studio file preview: HEAD from https://")
 
@@ -156,8 +155,9 @@ def test_studio_rule_without_http_origin_leaves_http_console_unanswered():
     assert {g.origin for g in gaps} == {
         "http://pai.console.aliyun.com",
         "http://pai-itag.console.aliyun.com",
+        "http://probe-7q.console.aliyun.com",
     }
-    assert len(gaps) == 8  # both sample hosts, four methods each
+    assert len(gaps) == 24  # three sample hosts, four methods, preflight and request each
 
 
 def test_a_rule_placed_first_that_hides_expose_headers_is_a_gap():
@@ -166,6 +166,7 @@ def test_a_rule_placed_first_that_hides_expose_headers_is_a_gap():
     assert {(g.method, g.origin) for g in gaps} == {
         ("GET", "https://pai.console.aliyun.com"),
         ("GET", "https://pai-itag.console.aliyun.com"),
+        ("GET", "https://probe-7q.console.aliyun.com"),
     }
     assert "does not expose etag, x-oss-request-id" in gaps[0].reason
 
@@ -186,3 +187,27 @@ def test_rule_from_engine_reads_camel_case():
         }
     )
     assert rule == CorsRule(("https://*.console.aliyun.com",), ("GET",), ("*",), ("etag",), 10)
+
+
+def test_a_rule_the_preflight_skips_can_still_answer_the_request_itself():
+    # Headers keep the preflight away from the first rule; the GET itself matches it on origin
+    # and method alone, and it exposes nothing.
+    shadow = CorsRule(("https://*.console.aliyun.com",), ("GET", "PUT", "POST"),
+                      ("content-type",), ())  # fmt: skip
+    gaps = cors.coverage_gaps([shadow, ITAG.rule()], ["itag"], response_vary=True)
+    assert {g.method for g in gaps} == {"GET", "PUT", "POST"}
+    assert all("answers the request itself but does not expose etag" in g.reason for g in gaps)
+
+
+def test_a_rule_naming_only_some_consoles_leaves_the_others_unserved():
+    some = CorsRule(("https://pai.console.aliyun.com", "https://pai-itag.console.aliyun.com"),
+                    ITAG.methods, ("*",), ITAG.expose_headers)  # fmt: skip
+    gaps = cors.coverage_gaps([some], ["itag"], response_vary=True)
+    assert {g.origin for g in gaps} == {"https://probe-7q.console.aliyun.com"}
+
+
+def test_malformed_engine_rules_match_nothing_instead_of_failing():
+    assert cors.rule_from_engine("oops") == CorsRule((), ())
+    rule = cors.rule_from_engine({"allowedOrigins": [5, "https://a.example.com"],
+                                  "allowedMethods": "GET", "allowedHeaders": [None]})  # fmt: skip
+    assert rule == CorsRule(("https://a.example.com",), ("GET",), (), ())
