@@ -358,8 +358,8 @@ def _parse(value: Any, declared: str) -> Any:
         return value
     try:
         return json.loads(value)
-    except ValueError:
-        return value
+    except (ValueError, RecursionError):
+        return value  # left as text, which the key's own check then refuses
 
 
 def raw_project_config(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:

@@ -49,6 +49,8 @@ def grammar_problems(document: object) -> list[str]:
             document = json.loads(document)
         except ValueError as exc:
             return [f"the document is not valid JSON ({exc.msg})"]
+        except RecursionError:
+            return ["the document nests too deeply to read"]
     if not isinstance(document, Mapping):
         return ["the document must be a JSON object"]
     problems = []

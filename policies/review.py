@@ -101,6 +101,8 @@ def load_pack_config(path: Path) -> dict[str, Any]:
         document = json.loads(text)
     except ValueError as err:
         raise PackConfigError([f"{path}: not valid JSON ({err})"]) from None
+    except RecursionError:
+        raise PackConfigError([f"{path}: nests too deeply to read"]) from None
     if not isinstance(document, dict):
         raise PackConfigError([f"{path}: must hold a JSON object of policy names"])
     return document
@@ -135,7 +137,8 @@ def resolve_config(
             continue
         value = dict(value)
         if "enforcementLevel" in value:
-            level = _LEVELS.get(value.pop("enforcementLevel"))
+            given_level = value.pop("enforcementLevel")
+            level = _LEVELS.get(given_level) if isinstance(given_level, str) else None
             if level is None:
                 problems.append(f"{key!r}: enforcementLevel must be one of {', '.join(_LEVELS)}")
             else:

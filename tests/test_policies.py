@@ -986,6 +986,21 @@ class TestAccessRuleNotOpen:
         assert violators(stack, self.policy) == {"open", "open6"}
         assert levels(stack, self.policy) == {"mandatory"}
 
+    def test_spellings_and_halves_of_the_whole_internet_are_violations_too(self):
+        wide = {
+            "half-a": "0.0.0.0/1", "half-b": "128.0.0.0/1", "host-bits": "1.2.3.4/0",
+            "padded": "0.0.0.0/0 ", "slash-7": "10.0.0.0/7", "garbled": "0/0/0",
+        }  # fmt: skip
+        stack = [res(NAS_ACCESS_RULE, n, accessGroupName="g", sourceCidrIp=c)
+                 for n, c in wide.items()]  # fmt: skip
+        stack += [
+            res(NAS_ACCESS_RULE, "v6-long", accessGroupName="g", ipv6SourceCidrIp="0:0::0/0"),
+            res(NAS_ACCESS_RULE, "v6-half", accessGroupName="g", ipv6SourceCidrIp="8000::/1"),
+            res(NAS_ACCESS_RULE, "slash-8", accessGroupName="g", sourceCidrIp="10.0.0.0/8"),
+            res(NAS_ACCESS_RULE, "v6-vpc", accessGroupName="g", ipv6SourceCidrIp="2408:4000::/56"),
+        ]
+        assert violators(stack, self.policy) == {*wide, "v6-long", "v6-half"}
+
 
 @covers("nas-file-system-type-match")
 class TestFileSystemTypeMatch:
@@ -1080,3 +1095,60 @@ class TestDataProtectedFromDeletion:
     def test_protected_environments_are_configurable(self):
         config = {self.policy: {"protectedEnvironments": []}}
         assert findings([bucket("open", "prod")], self.policy, config=config) == []
+
+
+def test_mount_targets_on_either_built_in_group_or_on_none_are_violations():
+    named_only = res(NAS_MOUNT_TARGET, "named-only")
+    named_only.inputs["name"] = "kit-group"  # not a mount target input: NAS uses the default
+    stack = [
+        res(NAS_MOUNT_TARGET, "classic", accessGroupName="DEFAULT_CLASSIC_GROUP_NAME"),
+        named_only,
+        res(NAS_MOUNT_TARGET, "kit", accessGroupName="kit-group"),
+    ]
+    assert violators(stack, "nas-no-default-access-group") == {"classic", "named-only"}
+
+
+def test_a_boolean_is_no_encryption_type():
+    stack = [
+        res(NAS_FILE_SYSTEM, "bool", encryptType=True),
+        res(NAS_FILE_SYSTEM, "managed", encryptType=1),
+    ]
+    assert violators(stack, "nas-encryption-at-rest") == {"bool"}
+
+
+def test_the_environment_tag_is_read_whatever_its_case_and_spacing():
+    stack = [
+        bucket("loud", "PROD "),
+        bucket("quiet", "prod", protect=True, versioning={"status": "Enabled"}),
+    ]
+    assert violators(stack, "data-protected-from-deletion") == {"loud-bucket"}
+
+
+def test_wildcards_spelt_otherwise_are_still_whole_services():
+    for action in ("oss:**", "oss:?*", "oss:*?", "ecs:**"):
+        document = {"Version": "1", "Statement": [
+            {"Effect": "Allow", "Action": action, "Resource": "*"}]}  # fmt: skip
+        assert violators([ram_policy("p", document)], "ram-no-service-wildcard") == {"p"}, action
+
+
+def test_a_document_nested_too_deeply_is_reported_not_raised():
+    deep = '{"Version":"1","Statement":' + "[" * 3000 + "]" * 3000 + "}"
+    assert violators([ram_policy("deep", deep)], "ram-policy-document-valid") == {"deep"}
+
+
+def test_a_pack_config_level_that_is_no_text_is_a_config_error():
+    with pytest.raises(review.PackConfigError, match="enforcementLevel must be one of"):
+        review.evaluate([], stack=STACK, project=PROJECT, region=REGION,
+                        config={"all": {"enforcementLevel": []}})  # fmt: skip
+
+
+def test_a_tagged_studio_only_bucket_needs_no_vary_even_with_a_star_header_rule():
+    studio = dict(preset("studio-preview"), allowedHeaders=["*"])
+    stack = [
+        bucket("studio", **{"tags": tags("dev", **{"pai-consumers": "studio-preview"})}),
+        res(BUCKET_ACL, "studio-acl", bucket="studio", acl="private"),
+        res(BUCKET_PUBLIC_ACCESS_BLOCK, "studio-pab", bucket="studio", blockPublicAccess=True),
+        cors_of("studio", rules=[studio], vary=False),
+    ]
+    assert violators(stack, "pai-itag-vary-origin") == set()
+    assert violators(stack, "pai-cors-consumer-coverage") == set()

@@ -264,11 +264,12 @@ def tags_of(props: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def environment_of(props: Mapping[str, Any], urn: str) -> str:
-    """The resource's ``environment`` tag, else its stack's name (the kit's default)."""
+    """The resource's ``environment`` tag, else its stack's name (the kit's default), folded to
+    lower case without surrounding space, so 'Prod ' is the protected 'prod'."""
     environment = tags_of(props).get("environment")
-    if isinstance(environment, str) and environment:
-        return environment
-    return stack_of(urn)
+    if isinstance(environment, str) and environment.strip():
+        return environment.strip().lower()
+    return stack_of(urn).lower()
 
 
 def strings(value: Any) -> list[str]:
@@ -303,7 +304,7 @@ def parse_document(value: Any) -> Mapping[str, Any] | None:
     if isinstance(value, str):
         try:
             value = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
     return value if isinstance(value, Mapping) else None
 

@@ -3,6 +3,7 @@ no rule open to the internet, and settings the provider can apply (REFERENCE 3).
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,8 +29,11 @@ from policies.rules.core import (
 )
 
 DEFAULT_GROUP = "DEFAULT_VPC_GROUP_NAME"
+# Built-in groups: the VPC one, and the classic-network one of older file systems.
+DEFAULT_GROUPS = (DEFAULT_GROUP, "DEFAULT_CLASSIC_GROUP_NAME")
 DEFAULT_FILE_SYSTEM_TYPE = "standard"
-OPEN_CIDRS = ("0.0.0.0/0", "::/0")
+# Wider than this is "the internet" in all but name: half of all IPv4 addresses at /1.
+MIN_PREFIX = {4: 8, 6: 32}
 
 
 def _file_system_type(props: Mapping[str, Any]) -> str:
@@ -37,12 +41,26 @@ def _file_system_type(props: Mapping[str, Any]) -> str:
     return value if isinstance(value, str) and value else DEFAULT_FILE_SYSTEM_TYPE
 
 
-def _group_name(props: Mapping[str, Any]) -> str | None:
-    """The access group a resource names; ``name`` is the group's deprecated spelling."""
+def _group_name(props: Mapping[str, Any], *, resource_type: str = "") -> str | None:
+    """The access group a resource names; on a group itself ``name`` is the deprecated
+    spelling (a mount target has no ``name`` input, so it never counts there)."""
     value = props.get("accessGroupName")
-    if value is None:
+    if value is None and resource_type != NAS_MOUNT_TARGET:
         value = props.get("name")
     return value if isinstance(value, str) and value else None
+
+
+def _too_wide(cidr: Any) -> str | None:
+    """Why a source CIDR admits (nearly) everyone, or None for a bounded block."""
+    if not isinstance(cidr, str) or not cidr.strip():
+        return None if cidr in (None, "") else "is not a CIDR block"
+    try:
+        network = ipaddress.ip_network(cidr.strip(), strict=False)
+    except ValueError:
+        return "is not a CIDR block, so NAS may read it in a way nobody reviewed"
+    if network.prefixlen < MIN_PREFIX[network.version]:
+        return f"spans /{network.prefixlen}, a large share of all addresses"
+    return None
 
 
 # --- nas-encryption-at-rest -------------------------------------------------------------------
@@ -52,7 +70,7 @@ def _validate_encryption(args: ResourceValidationArgs, report_violation: ReportV
     if args.resource_type != NAS_FILE_SYSTEM:
         return
     encrypt_type = args.props.get("encryptType")
-    if encrypt_type not in (1, 2):
+    if isinstance(encrypt_type, bool) or encrypt_type not in (1, 2):
         report_violation(
             f"NAS file system {args.name} is not encrypted at rest (encryptType "
             f"{encrypt_type if encrypt_type is not None else 'unset, so 0'}): the notebooks, "
@@ -84,8 +102,8 @@ def _validate_default_group(
 ) -> None:
     if args.resource_type != NAS_MOUNT_TARGET:
         return
-    group = _group_name(args.props)
-    if group is None or group == DEFAULT_GROUP:
+    group = _group_name(args.props, resource_type=NAS_MOUNT_TARGET)
+    if group is None or group in DEFAULT_GROUPS:
         state = "uses" if group else "names no access group, so NAS applies"
         report_violation(
             f"Mount target {args.name} {state} {DEFAULT_GROUP}, which lets every address in "
@@ -112,22 +130,24 @@ DEFAULT_ACCESS_GROUP = KitResourcePolicy(
 def _validate_open_rule(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     if args.resource_type != NAS_ACCESS_RULE:
         return
-    if _group_name(args.props) == DEFAULT_GROUP:
+    if _group_name(args.props) in DEFAULT_GROUPS:
         return  # the built-in group's rules are fixed; nas-no-default-access-group judges it
     for key in ("sourceCidrIp", "ipv6SourceCidrIp"):
         cidr = args.props.get(key)
-        if cidr in OPEN_CIDRS:
+        why = _too_wide(cidr)
+        if why:
             report_violation(
                 f"NAS access rule {args.name} in group "
-                f"{known(args.props, 'accessGroupName', 'its group')} admits {cidr}: every "
-                "address may mount the file system, from any network the mount target is "
-                "reachable from. Fix: set source_cidr_ip to the DSW vSwitch's CIDR block."
+                f"{known(args.props, 'accessGroupName', 'its group')} admits {cidr}, which "
+                f"{why}: nearly any address may mount the file system, from any network the "
+                "mount target is reachable from. Fix: set source_cidr_ip to the DSW vSwitch's "
+                "CIDR block."
             )
 
 
 OPEN_ACCESS_RULE = KitResourcePolicy(
     name="nas-access-rule-not-open",
-    description="NAS access rules never admit every address (0.0.0.0/0 or ::/0).",
+    description="NAS access rules admit a bounded block, never (nearly) every address.",
     validate=_validate_open_rule,
     enforcement_level=MANDATORY,
     severity=Severity.CRITICAL,

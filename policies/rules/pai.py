@@ -129,7 +129,10 @@ class CorsOwner:
 
     @property
     def declared(self) -> list[str]:
-        return sorted(self.served | self.tagged | self.configured)
+        # A bucket's pai-consumers tag is its own word on what it serves; the reading of its
+        # rules only stands in where no tag says it.
+        guessed = set() if self.tagged or self.unknown_tagged else self.served
+        return sorted(guessed | self.tagged | self.configured)
 
     def why_declared(self, consumer: str) -> str:
         reasons = []

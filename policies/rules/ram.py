@@ -23,7 +23,9 @@ from policies.rules.core import (
     strings,
 )
 
-_SERVICE_WILDCARD = re.compile(r"^[A-Za-z0-9-]+:\*$")
+# A service prefix and an action made of wildcards only ('oss:*', 'oss:**', 'oss:?*'): the
+# whole service, however it is spelt.
+_SERVICE_WILDCARD = re.compile(r"^[A-Za-z0-9-]+:[*?]*\*[*?]*$")
 _ADMIN_ACTIONS = ("*", "*:*")
 
 
