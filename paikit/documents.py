@@ -46,9 +46,9 @@ def grammar_problems(document: object) -> list[str]:
         if len(document) > MAX_DOCUMENT_CHARS:
             return [f"the document holds {len(document)} characters; RAM allows 6144"]
         try:
-            document = json.loads(document)
+            document = json.loads(document, object_pairs_hook=_unique_keys)
         except ValueError as exc:
-            return [f"the document is not valid JSON ({exc.msg})"]
+            return [f"the document is not valid JSON ({getattr(exc, 'msg', exc)})"]
         except RecursionError:
             return ["the document nests too deeply to read"]
     if not isinstance(document, Mapping):
@@ -78,6 +78,16 @@ def grammar_problems(document: object) -> list[str]:
                 f'statement {index}: "Condition" must map operators to {{key: value(s)}}'
             )
     return problems
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object whose keys appear once: with a key twice, which one a service reads is
+    anybody's guess, so the document is refused."""
+    keys = [key for key, _ in pairs]
+    for key in keys:
+        if keys.count(key) > 1:
+            raise ValueError(f"the key {key!r} appears twice")
+    return dict(pairs)
 
 
 def actions_of(statement: Mapping) -> list[str]:

@@ -71,3 +71,13 @@ def test_reference_document_obeys_the_grammar():
 )  # fmt: skip
 def test_grammar_problems(document, problems):
     assert documents.grammar_problems(document) == problems
+
+
+def test_a_key_given_twice_is_refused():
+    text = (
+        '{"Version":"1","Statement":'
+        '[{"Effect":"Allow","Action":"*","Resource":"*","Effect":"Deny"}]}'
+    )
+    assert documents.grammar_problems(text) == [
+        "the document is not valid JSON (the key 'Effect' appears twice)"
+    ]

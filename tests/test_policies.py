@@ -1152,3 +1152,14 @@ def test_a_tagged_studio_only_bucket_needs_no_vary_even_with_a_star_header_rule(
     ]
     assert violators(stack, "pai-itag-vary-origin") == set()
     assert violators(stack, "pai-cors-consumer-coverage") == set()
+
+
+def test_admin_system_policies_attached_by_name_are_violations():
+    stack = [
+        res(GROUP_ATTACHMENT, "admins", groupName="ops", policyName="AdministratorAccess",
+            policyType="System"),
+        res(GROUP_ATTACHMENT, "readers", groupName="ops", policyName="AliyunOSSReadOnlyAccess",
+            policyType="System"),
+    ]  # fmt: skip
+    assert violators(stack, "ram-no-admin-statement") == {"admins"}
+    assert levels(stack, "ram-no-admin-statement") == {"mandatory"}

@@ -27,6 +27,13 @@ from policies.rules.core import (
 # whole service, however it is spelt.
 _SERVICE_WILDCARD = re.compile(r"^[A-Za-z0-9-]+:[*?]*\*[*?]*$")
 _ADMIN_ACTIONS = ("*", "*:*")
+# System policies that amount to administering the account, attached by name.
+ADMIN_SYSTEM_POLICIES = ("AdministratorAccess", "AliyunRAMFullAccess")
+ATTACHMENTS = (
+    "alicloud:ram/userPolicyAttachment:UserPolicyAttachment",
+    "alicloud:ram/groupPolicyAttachment:GroupPolicyAttachment",
+    "alicloud:ram/rolePolicyAttachment:RolePolicyAttachment",
+)
 
 
 def _policy_statements(args: ResourceValidationArgs):
@@ -41,6 +48,15 @@ def _policy_statements(args: ResourceValidationArgs):
 
 
 def _validate_admin(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type in ATTACHMENTS:
+        policy = args.props.get("policyName")
+        if args.props.get("policyType") == "System" and policy in ADMIN_SYSTEM_POLICIES:
+            report_violation(
+                f"Attachment {args.name} grants the system policy {policy}: whoever holds it "
+                "administers the account (or all of RAM), deletes data and grants itself "
+                "anything. Fix: attach a custom policy with the actions the principal needs."
+            )
+        return
     found = _policy_statements(args)
     if found is None:
         return
@@ -66,11 +82,12 @@ def _validate_admin(args: ResourceValidationArgs, report_violation: ReportViolat
 
 ADMIN = KitResourcePolicy(
     name="ram-no-admin-statement",
-    description="RAM policies never allow every action ('*' or '*:*').",
+    description="RAM policies never allow every action ('*' or '*:*'), nor are admin system "
+    "policies attached.",
     validate=_validate_admin,
     enforcement_level=MANDATORY,
     severity=Severity.CRITICAL,
-    resource_types=(RAM_POLICY,),
+    resource_types=(RAM_POLICY, *ATTACHMENTS),
     maps_to=(
         "infraguard ram-policy-no-statements-with-admin-access-check",
         "KICS ram_policy_admin_access_not_attached_to_users_groups_roles",
