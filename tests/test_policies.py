@@ -943,7 +943,7 @@ class TestNasEncryption:
             res(NAS_FILE_SYSTEM, "none", encryptType=0),
             res(NAS_FILE_SYSTEM, "unset"),
             res(NAS_FILE_SYSTEM, "managed", encryptType=1),
-            res(NAS_FILE_SYSTEM, "kms", encryptType=2.0),
+            res(NAS_FILE_SYSTEM, "kms", fileSystemType="extreme", encryptType=2.0),
         ]
         assert violators(stack, self.policy) == {"none", "unset"}
         assert levels(stack, self.policy) == {"mandatory"}
@@ -1163,3 +1163,16 @@ def test_admin_system_policies_attached_by_name_are_violations():
     ]  # fmt: skip
     assert violators(stack, "ram-no-admin-statement") == {"admins"}
     assert levels(stack, "ram-no-admin-statement") == {"mandatory"}
+
+
+def test_a_kms_key_of_its_own_is_for_extreme_nas_only():
+    stack = [
+        res(NAS_FILE_SYSTEM, "standard-kms", fileSystemType="standard", encryptType=2),
+        res(NAS_FILE_SYSTEM, "extreme-kms", fileSystemType="extreme", encryptType=2),
+    ]
+    assert violators(stack, "nas-encryption-at-rest") == {"standard-kms"}
+
+
+def test_a_blank_required_tag_is_missing():
+    blank = bucket("blank", **{"tags": tags("dev", **{"cost-owner": " "})})
+    assert violators([blank], "required-tags") == {"blank-bucket"}

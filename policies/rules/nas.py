@@ -70,6 +70,13 @@ def _validate_encryption(args: ResourceValidationArgs, report_violation: ReportV
     if args.resource_type != NAS_FILE_SYSTEM:
         return
     encrypt_type = args.props.get("encryptType")
+    if encrypt_type == 2 and _file_system_type(args.props) == DEFAULT_FILE_SYSTEM_TYPE:
+        report_violation(
+            f"NAS file system {args.name} asks for a KMS key of its own (encryptType 2), which "
+            "only extreme NAS offers: creating the general-purpose file system fails. Fix: set "
+            "encrypt_type=1 (NAS-managed key)."
+        )
+        return
     if isinstance(encrypt_type, bool) or encrypt_type not in (1, 2):
         report_violation(
             f"NAS file system {args.name} is not encrypted at rest (encryptType "

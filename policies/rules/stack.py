@@ -38,7 +38,7 @@ def _validate_tags(args: ResourceValidationArgs, report_violation: ReportViolati
     missing = [
         key
         for key in strings(setting(args, TAGS_SCHEMA, "requiredTags"))
-        if not isinstance(tags.get(key), str) or not tags.get(key)
+        if not isinstance(tags.get(key), str) or not tags.get(key).strip()
     ]
     if missing:
         report_violation(
