@@ -3,11 +3,12 @@
 from components.data_bucket import DataBucket
 from components.dsw_storage import DswStorage
 from components.eas_role_policy import EasRolePolicy
-from paikit.runtime import export, read_settings, resolve_zone
+from paikit.runtime import read_settings, resolve_zone, secret_aware_export
 
 # Every key is read and checked, and the NAS zone is chosen, before any resource exists.
 settings = read_settings()
 zone_id = resolve_zone(settings)
+export = secret_aware_export()
 tags = dict(settings.tags)
 prefix = f"{settings.project}-{settings.environment}"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pulumi
@@ -46,15 +47,21 @@ def resolve_zone(settings: Settings) -> str:
         raise pulumi.RunError(message) from None
 
 
-def export(name: str, value: Any) -> None:
+def secret_aware_export() -> Callable[[str, Any], None]:
     """``pulumi.export``, but a value that shows the text of a secret config value is exported
     as a secret, so neither the state nor ``pulumi stack output`` holds it in plain text.
 
     The program reads config as plain values, so secretness is traced by text: an output that
-    contains a secret value, or a string inside a structured one, is sealed.
+    contains a secret value, or a string inside a structured one, is sealed. The secrets are
+    read once, when the program asks for the exporter.
     """
     values, secret_keys = raw_config()
-    pulumi.export(name, keep_secret(value, config.secret_texts(values, secret_keys)))
+    secrets = config.secret_texts(values, secret_keys)
+
+    def export(name: str, value: Any) -> None:
+        pulumi.export(name, keep_secret(value, secrets))
+
+    return export
 
 
 def keep_secret(value: Any, secrets: frozenset[str]) -> Any:

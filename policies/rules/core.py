@@ -76,69 +76,6 @@ PROTECTED_ENVIRONMENTS_SCHEMA = {
 }
 
 
-# --- the kit's policy classes -----------------------------------------------------------------
-
-
-class KitResourcePolicy(ResourceValidationPolicy):
-    """A resource rule: internal ``__`` keys are dropped before it runs; it names the resource
-    types it reads and the rules of other scanners it corresponds to."""
-
-    def __init__(
-        self,
-        *,
-        name: str,
-        description: str,
-        validate: Callable[[ResourceValidationArgs, ReportViolation], None],
-        enforcement_level: EnforcementLevel,
-        severity: Severity,
-        resource_types: Sequence[str],
-        maps_to: Sequence[str] = (),
-        config_schema: PolicyConfigSchema | None = None,
-    ) -> None:
-        super().__init__(
-            name=name,
-            description=description,
-            validate=_on_clean_resource(validate),
-            enforcement_level=enforcement_level,
-            config_schema=config_schema,
-            severity=severity,
-        )
-        self.resource_types = tuple(resource_types)
-        self.maps_to = tuple(maps_to)
-
-
-class KitStackPolicy(StackValidationPolicy):
-    """A rule over the whole stack, for what no single resource shows (a bucket and the
-    resources around it, a mount target and its file system); internal keys are dropped from
-    every resource before it runs."""
-
-    def __init__(
-        self,
-        *,
-        name: str,
-        description: str,
-        validate: Callable[[StackValidationArgs, ReportViolation], None],
-        enforcement_level: EnforcementLevel,
-        severity: Severity,
-        resource_types: Sequence[str],
-        maps_to: Sequence[str] = (),
-        config_schema: PolicyConfigSchema | None = None,
-    ) -> None:
-        super().__init__(
-            name=name,
-            description=description,
-            validate=_on_clean_stack(validate),
-            enforcement_level=enforcement_level,
-            config_schema=config_schema,
-            severity=severity,
-        )
-        self.resource_types = tuple(resource_types)
-        self.maps_to = tuple(maps_to)
-
-
-KitPolicy = KitResourcePolicy | KitStackPolicy
-
-
 def without_internal_keys(value: Any) -> Any:
     """A plain copy of ``value`` without keys that start with ``__``, at any depth.
 
@@ -185,6 +122,55 @@ def _on_clean_stack(validate):
         return validate(args, report_violation)
 
     return run
+
+
+# --- the kit's policy classes -----------------------------------------------------------------
+
+
+class _KitRule:
+    """What every kit rule adds to the SDK's policy: the resource types it reads and the rules
+    of other scanners it corresponds to; internal ``__`` keys are dropped before it runs."""
+
+    _clean: Callable[[Callable], Callable]
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        description: str,
+        validate: Callable,
+        enforcement_level: EnforcementLevel,
+        severity: Severity,
+        resource_types: Sequence[str],
+        maps_to: Sequence[str] = (),
+        config_schema: PolicyConfigSchema | None = None,
+    ) -> None:
+        super().__init__(
+            name=name,
+            description=description,
+            validate=type(self)._clean(validate),
+            enforcement_level=enforcement_level,
+            config_schema=config_schema,
+            severity=severity,
+        )
+        self.resource_types = tuple(resource_types)
+        self.maps_to = tuple(maps_to)
+
+
+class KitResourcePolicy(_KitRule, ResourceValidationPolicy):
+    """A rule over one resource at a time."""
+
+    _clean = staticmethod(_on_clean_resource)
+
+
+class KitStackPolicy(_KitRule, StackValidationPolicy):
+    """A rule over the whole stack, for what no single resource shows (a bucket and the
+    resources around it, a mount target and its file system)."""
+
+    _clean = staticmethod(_on_clean_stack)
+
+
+KitPolicy = KitResourcePolicy | KitStackPolicy
 
 
 def config_schema(**properties: dict[str, Any]) -> PolicyConfigSchema:
